@@ -1,0 +1,651 @@
+#include "core/config.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/fd.hpp"
+#include "core/suggest.hpp"
+
+namespace rusty {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Ordered, so that containers keep the file's order and errors come in
+// document order.
+using Json = nlohmann::ordered_json;
+
+constexpr std::size_t max_name_length = 63;
+
+constexpr std::array<std::string_view, 4> top_level_fields = {"name", "containers", "services",
+                                                              "$schema"};
+constexpr std::array<std::string_view, 11> container_fields = {
+    "image", "rootfs",   "command", "entrypoint",   "environment", "working_dir",
+    "user",  "hostname", "network", "network_mode", "read_only"};
+
+// Names people reach for from other tools, too far from ours for the edit
+// distance to catch.
+struct Synonym {
+    std::string_view written;
+    std::string_view meant;
+};
+constexpr std::array<Synonym, 7> container_field_synonyms = {{
+    {"env", "environment"},
+    {"cmd", "command"},
+    {"args", "command"},
+    {"workdir", "working_dir"},
+    {"cwd", "working_dir"},
+    {"net", "network"},
+    {"readonly", "read_only"},
+}};
+
+[[noreturn]] void fail(std::string pointer, std::string problem) {
+    throw ConfigError(std::move(pointer), std::move(problem));
+}
+
+// RFC 6901: '~' and '/' inside a reference token become "~0" and "~1".
+std::string escape_pointer_token(std::string_view token) {
+    std::string escaped;
+    escaped.reserve(token.size());
+    for (char c : token) {
+        if (c == '~')
+            escaped += "~0";
+        else if (c == '/')
+            escaped += "~1";
+        else
+            escaped += c;
+    }
+    return escaped;
+}
+
+std::string child_pointer(const std::string& parent, std::string_view key) {
+    return parent + "/" + escape_pointer_token(key);
+}
+
+std::string child_pointer(const std::string& parent, std::size_t index) {
+    return parent + "/" + std::to_string(index);
+}
+
+// A user-supplied string for a message, in double quotes and JSON-escaped so
+// that control characters and quotes cannot garble the message.
+std::string json_quoted(std::string_view text) {
+    return Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string unknown_field(std::string_view key, std::span<const std::string_view> fields,
+                          std::span<const Synonym> synonyms = {}) {
+    std::optional<std::string_view> suggestion = closest_match(key, fields);
+    for (const Synonym& synonym : synonyms) {
+        if (synonym.written == key) suggestion = synonym.meant;
+    }
+    std::string problem = "unknown field";
+    if (suggestion) problem += "; did you mean " + json_quoted(*suggestion) + "?";
+    return problem;
+}
+
+bool is_ascii_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool is_ascii_lower(char c) {
+    return c >= 'a' && c <= 'z';
+}
+bool is_ascii_alnum(char c) {
+    return is_ascii_digit(c) || is_ascii_lower(c) || (c >= 'A' && c <= 'Z');
+}
+
+// ---- JSON text -------------------------------------------------------------
+
+// "line L, column C" of the byte nlohmann reports (1-based, the last byte it
+// read). Columns count characters, not bytes, as editors do.
+std::string position_text(std::string_view text, std::size_t byte) {
+    const std::size_t end = std::min(byte == 0 ? 0 : byte - 1, text.size());
+    std::size_t line = 1;
+    std::size_t column = 1;
+    for (std::size_t i = 0; i < end; ++i) {
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+            ++column;  // not a UTF-8 continuation byte
+        }
+    }
+    return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+// nlohmann's what() minus its "[json.exception.x.n] parse error at …: " prefix.
+std::string nlohmann_reason(const nlohmann::json::exception& error) {
+    std::string_view message = error.what();
+    if (const std::size_t id_end = message.find("] "); id_end != std::string_view::npos)
+        message.remove_prefix(id_end + 2);
+    if (message.starts_with("parse error")) {
+        if (const std::size_t colon = message.find(": "); colon != std::string_view::npos)
+            message.remove_prefix(colon + 2);
+    }
+    return std::string(message);
+}
+
+// Tracks where the parser is, to name duplicated keys, which nlohmann would
+// otherwise silently resolve by keeping the last.
+class DuplicateKeyCheck {
+public:
+    bool operator()(int /*depth*/, Json::parse_event_t event, Json& parsed) {
+        switch (event) {
+        case Json::parse_event_t::object_start:
+        case Json::parse_event_t::array_start:
+            begin_element();
+            stack_.push_back(Frame{event == Json::parse_event_t::array_start, {}, {}, 0});
+            break;
+        case Json::parse_event_t::object_end:
+        case Json::parse_event_t::array_end:
+            stack_.pop_back();
+            break;
+        case Json::parse_event_t::value:
+            begin_element();
+            break;
+        case Json::parse_event_t::key: {
+            Frame& object = stack_.back();
+            object.key = parsed.get_ref<const std::string&>();
+            if (!object.keys.insert(object.key).second) {
+                if (in_container_map())
+                    fail(pointer(), "duplicate container name " + json_quoted(object.key));
+                fail(pointer(), "duplicate key");
+            }
+            break;
+        }
+        }
+        return true;
+    }
+
+private:
+    struct Frame {
+        bool is_array;
+        std::unordered_set<std::string> keys;  // object: the keys seen so far
+        std::string key;                       // object: the member being parsed
+        std::size_t elements;                  // array: elements begun so far
+    };
+
+    void begin_element() {
+        if (!stack_.empty() && stack_.back().is_array) ++stack_.back().elements;
+    }
+
+    // Whether the innermost object is the top-level "containers"/"services".
+    bool in_container_map() const {
+        return stack_.size() == 2 && !stack_[0].is_array && !stack_[1].is_array &&
+               (stack_[0].key == "containers" || stack_[0].key == "services");
+    }
+
+    std::string pointer() const {
+        std::string result;
+        for (const Frame& frame : stack_) {
+            result = frame.is_array ? child_pointer(result, frame.elements - 1)
+                                    : child_pointer(result, frame.key);
+        }
+        return result;
+    }
+
+    std::vector<Frame> stack_;
+};
+
+Json parse_json(std::string_view text) {
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+        fail("", "empty document; expected a JSON object");
+    DuplicateKeyCheck duplicate_key_check;
+    try {
+        return Json::parse(
+            text.begin(), text.end(),
+            [&duplicate_key_check](int depth, Json::parse_event_t event, Json& parsed) {
+                return duplicate_key_check(depth, event, parsed);
+            });
+    } catch (const nlohmann::json::parse_error& error) {
+        fail("",
+             "invalid JSON at " + position_text(text, error.byte) + ": " + nlohmann_reason(error));
+    } catch (const nlohmann::json::exception& error) {
+        // E.g. out_of_range for a number too large for a double: no position.
+        fail("", "invalid JSON: " + nlohmann_reason(error));
+    }
+}
+
+// ---- Typed fields ----------------------------------------------------------
+
+const std::string& expect_string(const Json& value, const std::string& pointer) {
+    if (!value.is_string()) fail(pointer, "expected a string");
+    const std::string& text = value.get_ref<const std::string&>();
+    // Everything ends up in C strings (paths, argv, environ): a NUL would
+    // silently cut it short.
+    if (text.find('\0') != std::string::npos) fail(pointer, "contains a NUL character");
+    return text;
+}
+
+bool expect_bool(const Json& value, const std::string& pointer) {
+    if (!value.is_boolean()) fail(pointer, "expected a boolean");
+    return value.get<bool>();
+}
+
+// ---- Names -----------------------------------------------------------------
+
+bool is_fleet_name_char(char c) {
+    return is_ascii_digit(c) || is_ascii_lower(c) || c == '_' || c == '-';
+}
+
+bool is_valid_fleet_name(std::string_view name) {
+    if (name.empty() || name.size() > max_name_length) return false;
+    if (!is_ascii_digit(name[0]) && !is_ascii_lower(name[0])) return false;
+    for (char c : name) {
+        if (!is_fleet_name_char(c)) return false;
+    }
+    return true;
+}
+
+// A valid fleet name made from a file stem such as "My Fleet".
+std::string fleet_name_from(std::string_view stem) {
+    if (is_valid_fleet_name(stem)) return std::string(stem);
+    std::string name;
+    for (char c : stem) {
+        // One '-' per UTF-8 character, not per byte.
+        if ((static_cast<unsigned char>(c) & 0xC0) == 0x80) continue;
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        name += is_fleet_name_char(c) ? c : '-';
+    }
+    const std::size_t first = name.find_first_not_of("-_");
+    name.erase(0, first == std::string::npos ? name.size() : first);
+    if (name.size() > max_name_length) name.resize(max_name_length);
+    if (name.empty()) name = "fleet";
+    return name;
+}
+
+std::string parse_fleet_name(const Json& value, const std::string& pointer) {
+    const std::string& name = expect_string(value, pointer);
+    if (!is_valid_fleet_name(name))
+        fail(pointer, "invalid fleet name " + json_quoted(name) +
+                          ": use 1 to 63 lowercase letters, digits, '_' and '-', starting with "
+                          "a letter or digit");
+    return name;
+}
+
+void check_container_name(const std::string& name, const std::string& pointer) {
+    bool valid = !name.empty() && name.size() <= max_name_length && is_ascii_alnum(name[0]);
+    for (char c : name) {
+        if (!is_ascii_alnum(c) && c != '_' && c != '.' && c != '-') valid = false;
+    }
+    if (!valid)
+        fail(pointer, "invalid container name " + json_quoted(name) +
+                          ": use 1 to 63 letters, digits, '_', '.' and '-', starting with a "
+                          "letter or digit");
+}
+
+// ---- Container fields ------------------------------------------------------
+
+std::string parse_image(const Json& value, const std::string& pointer) {
+    const std::string& image = expect_string(value, pointer);
+    if (image == "busybox" || image == "busybox:latest") return "busybox";
+    fail(pointer, "unknown image " + json_quoted(image) +
+                      "; the built-in images are: busybox (use \"rootfs\" for your own root "
+                      "filesystem)");
+}
+
+fs::path parse_rootfs(const Json& value, const std::string& pointer, const fs::path& base_dir) {
+    const std::string& text = expect_string(value, pointer);
+    if (text.empty()) fail(pointer, "empty path");
+    fs::path path = base_dir / text;  // an absolute `text` replaces base_dir
+    std::error_code ignored;
+    if (fs::path absolute = fs::absolute(path, ignored); !absolute.empty()) path = absolute;
+    path = path.lexically_normal();
+    // "/a/b/" normalises to "/a/b/"; store the directory without the slash.
+    if (!path.has_filename() && path.has_relative_path()) path = path.parent_path();
+
+    struct stat info;
+    if (::stat(path.c_str(), &info) != 0)
+        fail(pointer, json_quoted(path.string()) + ": " + errno_text(errno));
+    if (!S_ISDIR(info.st_mode)) fail(pointer, json_quoted(path.string()) + ": not a directory");
+    return path;
+}
+
+// Splits like a POSIX shell splits words, without any expansion: blanks
+// separate words; '…' is literal; "…" keeps \" \\ \$ \` and \<newline> as
+// escapes; a backslash outside quotes escapes the next character.
+std::vector<std::string> split_words(std::string_view text, const std::string& pointer) {
+    std::vector<std::string> words;
+    std::string word;
+    bool in_word = false;  // tells the word "" apart from no word at all
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == ' ' || c == '\t' || c == '\n') {
+            if (in_word) words.push_back(std::move(word));
+            word.clear();
+            in_word = false;
+        } else if (c == '\\') {
+            if (i + 1 == text.size()) fail(pointer, "ends with an unescaped backslash");
+            const char next = text[++i];
+            if (next == '\n') continue;  // a line continuation, removed
+            word += next;
+            in_word = true;
+        } else if (c == '\'') {
+            const std::size_t close = text.find('\'', i + 1);
+            if (close == std::string_view::npos) fail(pointer, "unterminated single quote");
+            word.append(text.substr(i + 1, close - i - 1));
+            i = close;
+            in_word = true;
+        } else if (c == '"') {
+            for (++i;; ++i) {
+                if (i == text.size()) fail(pointer, "unterminated double quote");
+                if (text[i] == '"') break;
+                if (text[i] == '\\' && i + 1 < text.size() &&
+                    std::string_view("\"\\$`\n").find(text[i + 1]) != std::string_view::npos) {
+                    ++i;
+                    if (text[i] != '\n') word += text[i];
+                } else {
+                    word += text[i];
+                }
+            }
+            in_word = true;
+        } else {
+            word += c;
+            in_word = true;
+        }
+    }
+    if (in_word) words.push_back(std::move(word));
+    return words;
+}
+
+// `command` and `entrypoint`: an array of strings, or one string split into
+// words.
+std::vector<std::string> parse_words(const Json& value, const std::string& pointer) {
+    if (value.is_string()) return split_words(expect_string(value, pointer), pointer);
+    if (!value.is_array()) fail(pointer, "expected a string or an array of strings");
+    std::vector<std::string> words;
+    for (std::size_t i = 0; i < value.size(); ++i)
+        words.push_back(expect_string(value[i], child_pointer(pointer, i)));
+    return words;
+}
+
+// Builds "KEY=VALUE" entries; a repeated key replaces the value but keeps the
+// first position.
+class EnvironmentBuilder {
+public:
+    void set(const std::string& key, const std::string& value) {
+        std::string entry = key + "=" + value;
+        if (auto found = index_of_key_.find(key); found != index_of_key_.end()) {
+            entries_[found->second] = std::move(entry);
+        } else {
+            index_of_key_.emplace(key, entries_.size());
+            entries_.push_back(std::move(entry));
+        }
+    }
+
+    // Takes the value from the supervisor's own environment; nothing if unset.
+    void inherit(const std::string& key) {
+        if (const char* value = std::getenv(key.c_str())) set(key, value);
+    }
+
+    std::vector<std::string> take() { return std::move(entries_); }
+
+private:
+    std::vector<std::string> entries_;
+    std::unordered_map<std::string, std::size_t> index_of_key_;
+};
+
+void check_variable_name(const std::string& key, const std::string& pointer) {
+    if (key.empty()) fail(pointer, "empty variable name");
+    if (key.find('=') != std::string::npos)
+        fail(pointer, "variable name " + json_quoted(key) + " contains '='");
+    if (key.find('\0') != std::string::npos)
+        fail(pointer, "variable name contains a NUL character");
+}
+
+std::vector<std::string> parse_environment(const Json& value, const std::string& pointer) {
+    EnvironmentBuilder environment;
+    if (value.is_object()) {
+        for (auto it = value.begin(); it != value.end(); ++it) {
+            const std::string& key = it.key();
+            const std::string item_pointer = child_pointer(pointer, key);
+            check_variable_name(key, item_pointer);
+            const Json& item = it.value();
+            if (item.is_null())
+                environment.inherit(key);
+            else if (item.is_string())
+                environment.set(key, expect_string(item, item_pointer));
+            else if (item.is_boolean())
+                environment.set(key, item.get<bool>() ? "true" : "false");
+            else if (item.is_number())
+                environment.set(key, item.dump());
+            else
+                fail(item_pointer, "expected a string, a number, a boolean or null");
+        }
+    } else if (value.is_array()) {
+        for (std::size_t i = 0; i < value.size(); ++i) {
+            const std::string item_pointer = child_pointer(pointer, i);
+            const std::string& item = expect_string(value[i], item_pointer);
+            const std::size_t equals = item.find('=');
+            const std::string key = item.substr(0, equals);
+            check_variable_name(key, item_pointer);
+            if (equals == std::string::npos)
+                environment.inherit(key);
+            else
+                environment.set(key, item.substr(equals + 1));
+        }
+    } else {
+        fail(pointer, "expected an object or an array");
+    }
+    return environment.take();
+}
+
+std::string parse_working_dir(const Json& value, const std::string& pointer) {
+    const std::string& dir = expect_string(value, pointer);
+    if (!dir.starts_with('/')) fail(pointer, "must be an absolute path, not " + json_quoted(dir));
+    return dir;
+}
+
+// A uid/gid in decimal, or a user/group name.
+bool is_valid_user_part(std::string_view part) {
+    if (part.empty()) return false;
+    if (is_ascii_digit(part[0])) {
+        // IDs are 32-bit, and (uid_t)-1 means "no change" to the kernel.
+        std::uint64_t id = 0;
+        for (char c : part) {
+            if (!is_ascii_digit(c)) return false;
+            id = id * 10 + static_cast<std::uint64_t>(c - '0');
+            if (id >= 0xFFFFFFFFu) return false;
+        }
+        return true;
+    }
+    if (!is_ascii_lower(part[0]) && part[0] != '_') return false;
+    for (char c : part) {
+        if (!is_ascii_digit(c) && !is_ascii_lower(c) && c != '_' && c != '.' && c != '-')
+            return false;
+    }
+    return true;
+}
+
+std::string parse_user(const Json& value, const std::string& pointer) {
+    const std::string expected =
+        "; expected uid, uid:gid, name or name:group (IDs below 4294967295)";
+    if (value.is_number_unsigned()) {
+        const auto id = value.get<std::uint64_t>();
+        if (id >= 0xFFFFFFFFu) fail(pointer, "invalid user " + std::to_string(id) + expected);
+        return std::to_string(id);
+    }
+    if (value.is_number_integer()) fail(pointer, "invalid user " + value.dump() + expected);
+    if (!value.is_string()) fail(pointer, "expected a string or an integer");
+    const std::string& user = expect_string(value, pointer);
+    const std::size_t colon = user.find(':');
+    const bool valid = colon == std::string::npos
+                           ? is_valid_user_part(user)
+                           : is_valid_user_part(std::string_view(user).substr(0, colon)) &&
+                                 is_valid_user_part(std::string_view(user).substr(colon + 1));
+    if (!valid) fail(pointer, "invalid user " + json_quoted(user) + expected);
+    return user;
+}
+
+std::string parse_hostname(const Json& value, const std::string& pointer) {
+    const std::string& hostname = expect_string(value, pointer);
+    bool valid = !hostname.empty() && hostname.size() <= max_name_length;
+    for (char c : hostname) {
+        if (!is_ascii_alnum(c) && c != '-' && c != '.') valid = false;
+    }
+    if (!valid)
+        fail(pointer, "invalid hostname " + json_quoted(hostname) +
+                          ": use 1 to 63 letters, digits, '-' and '.'");
+    return hostname;
+}
+
+NetworkMode parse_network(const Json& value, const std::string& pointer) {
+    const std::string& network = expect_string(value, pointer);
+    if (network == "none") return NetworkMode::None;
+    if (network == "host") return NetworkMode::Host;
+    fail(pointer,
+         "unknown network " + json_quoted(network) + "; allowed values: \"none\", \"host\"");
+}
+
+ContainerSpec parse_container(const std::string& name, const Json& value,
+                              const std::string& pointer, const fs::path& base_dir) {
+    if (!value.is_object()) fail(pointer, "expected an object");
+    // Conflicting pairs first: "both given" says more than whatever is wrong
+    // with either value.
+    if (value.contains("image") && value.contains("rootfs"))
+        fail(pointer + "/rootfs", "both \"image\" and \"rootfs\" given; use only one");
+    if (value.contains("network") && value.contains("network_mode"))
+        fail(pointer + "/network_mode",
+             "\"network_mode\" is an alias of \"network\"; give only one");
+
+    ContainerSpec spec;
+    spec.name = name;
+    spec.hostname = name;
+    for (char& c : spec.hostname) {
+        if (c == '_') c = '-';  // the only container-name character a hostname lacks
+    }
+    std::optional<std::vector<std::string>> entrypoint;
+    std::optional<std::vector<std::string>> command;
+
+    for (auto it = value.begin(); it != value.end(); ++it) {
+        const std::string& key = it.key();
+        const Json& field = it.value();
+        const std::string field_pointer = child_pointer(pointer, key);
+        if (key.starts_with("x-")) continue;  // extension fields, as in Compose
+        if (key == "image")
+            spec.image = parse_image(field, field_pointer);
+        else if (key == "rootfs")
+            spec.rootfs = parse_rootfs(field, field_pointer, base_dir);
+        else if (key == "command")
+            command = parse_words(field, field_pointer);
+        else if (key == "entrypoint")
+            entrypoint = parse_words(field, field_pointer);
+        else if (key == "environment")
+            spec.env = parse_environment(field, field_pointer);
+        else if (key == "working_dir")
+            spec.working_dir = parse_working_dir(field, field_pointer);
+        else if (key == "user")
+            spec.user = parse_user(field, field_pointer);
+        else if (key == "hostname")
+            spec.hostname = parse_hostname(field, field_pointer);
+        else if (key == "network" || key == "network_mode")
+            spec.network = parse_network(field, field_pointer);
+        else if (key == "read_only")
+            spec.read_only = expect_bool(field, field_pointer);
+        else
+            fail(field_pointer, unknown_field(key, container_fields, container_field_synonyms));
+    }
+
+    if (spec.image.empty() && spec.rootfs.empty()) fail(pointer, "needs \"image\" or \"rootfs\"");
+
+    if (!entrypoint && !command)
+        fail(pointer + "/command", "missing; give \"command\" (and/or \"entrypoint\")");
+    const bool program_from_entrypoint = entrypoint && !entrypoint->empty();
+    if (entrypoint) spec.argv = std::move(*entrypoint);
+    if (command) spec.argv.insert(spec.argv.end(), command->begin(), command->end());
+    if (spec.argv.empty()) {
+        if (command) fail(pointer + "/command", "empty command");
+        fail(pointer + "/entrypoint", "empty entrypoint and no \"command\"");
+    }
+    if (spec.argv[0].empty())
+        fail(pointer + (program_from_entrypoint ? "/entrypoint" : "/command"),
+             "the program to run (the first word) is empty");
+    return spec;
+}
+
+std::vector<ContainerSpec> parse_containers(const Json& value, const std::string& pointer,
+                                            const fs::path& base_dir) {
+    if (!value.is_object()) fail(pointer, "expected an object");
+    if (value.empty()) fail(pointer, "no containers");
+    std::vector<ContainerSpec> containers;
+    for (auto it = value.begin(); it != value.end(); ++it) {
+        const std::string container_pointer = child_pointer(pointer, it.key());
+        check_container_name(it.key(), container_pointer);
+        containers.push_back(parse_container(it.key(), it.value(), container_pointer, base_dir));
+    }
+    return containers;
+}
+
+}  // namespace
+
+FleetSpec parse_fleet(std::string_view text, const std::filesystem::path& base_dir,
+                      std::string_view default_name) {
+    const Json document = parse_json(text);
+    if (!document.is_object()) fail("", "expected an object");
+    if (document.contains("containers") && document.contains("services"))
+        fail("/services", "\"services\" is an alias of \"containers\"; give only one");
+
+    FleetSpec fleet;
+    bool has_name = false;
+    bool has_containers = false;
+    for (auto it = document.begin(); it != document.end(); ++it) {
+        const std::string& key = it.key();
+        const std::string pointer = child_pointer("", key);
+        if (key.starts_with("x-")) continue;  // extension fields, as in Compose
+        if (key == "$schema") {
+            expect_string(it.value(), pointer);
+        } else if (key == "name") {
+            fleet.name = parse_fleet_name(it.value(), pointer);
+            has_name = true;
+        } else if (key == "containers" || key == "services") {
+            fleet.containers = parse_containers(it.value(), pointer, base_dir);
+            has_containers = true;
+        } else {
+            fail(pointer, unknown_field(key, top_level_fields));
+        }
+    }
+    if (!has_containers) fail("", "missing \"containers\"");
+    if (!has_name) fleet.name = fleet_name_from(default_name);
+    return fleet;
+}
+
+FleetSpec load_fleet(const std::filesystem::path& path) {
+    auto cannot_read = [&path](int err) {
+        fail("", "cannot read " + json_quoted(path.string()) + ": " + errno_text(err));
+    };
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) cannot_read(errno);
+    std::string text;
+    char buffer[65536];
+    for (;;) {
+        const ssize_t count = ::read(fd.get(), buffer, sizeof buffer);
+        if (count < 0 && errno == EINTR) continue;
+        if (count < 0) cannot_read(errno);
+        if (count == 0) break;
+        text.append(buffer, static_cast<std::size_t>(count));
+    }
+
+    std::error_code ignored;
+    fs::path absolute = fs::absolute(path, ignored);
+    if (absolute.empty()) absolute = path;
+    const fs::path base_dir = absolute.lexically_normal().parent_path();
+    return parse_fleet(text, base_dir, path.stem().string());
+}
+
+}  // namespace rusty
