@@ -1,0 +1,208 @@
+#include "lifecycle/container_actor.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+
+namespace rusty::lifecycle {
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+// A line longer than this is forwarded in pieces, so one container cannot
+// make the supervisor buffer without bound.
+constexpr std::size_t kMaxLine = 16 * 1024;
+
+std::string_view state_name(ContainerActor::State s) {
+    switch (s) {
+        case ContainerActor::State::Created: return "created";
+        case ContainerActor::State::Starting: return "starting";
+        case ContainerActor::State::Running: return "running";
+        case ContainerActor::State::Exited: return "exited";
+        case ContainerActor::State::Failed: return "failed";
+        case ContainerActor::State::NotStarted: return "not_started";
+    }
+    return "unknown";
+}
+}  // namespace
+
+ContainerActor::ContainerActor(asio::any_io_executor ex, HelperClient& helper, FleetObserver& observer,
+                               ContainerSpec spec, fs::path image_rootfs, ContainerPaths paths)
+    : ex_(ex),
+      helper_(helper),
+      observer_(observer),
+      spec_(std::move(spec)),
+      image_rootfs_(std::move(image_rootfs)),
+      paths_(std::move(paths)),
+      kill_timer_(ex) {}
+
+bool ContainerActor::succeeded() const {
+    if (state_ == State::NotStarted) return true;
+    return state_ == State::Exited && exit_ && exit_->signal == 0 && exit_->exit_code == 0;
+}
+
+void ContainerActor::emit(EventKind kind, std::string error) {
+    Event e;
+    e.ts = std::chrono::system_clock::now();
+    e.container = spec_.name;
+    e.kind = kind;
+    e.pid = pid_;
+    if (kind == EventKind::Exited && exit_) {
+        if (exit_->signal) e.signal = exit_->signal;
+        else e.exit_code = exit_->exit_code;
+    }
+    e.error = std::move(error);
+    observer_.on_event(e);
+}
+
+void ContainerActor::write_state() {
+    nlohmann::json j = {{"name", spec_.name}, {"state", state_name(state_)}, {"pid", pid_},
+                        {"updated", rfc3339_nano(std::chrono::system_clock::now())}};
+    if (exit_) {
+        j["exit_code"] = exit_->signal ? nlohmann::json(nullptr) : nlohmann::json(exit_->exit_code);
+        j["signal"] = exit_->signal ? nlohmann::json(exit_->signal) : nlohmann::json(nullptr);
+    }
+    if (!failure_.empty()) j["error"] = failure_;
+    try {
+        write_file_atomic(paths_.state, j.dump() + "\n");
+    } catch (const std::exception&) {
+        // The state file is for inspection; a full /run must not stop a container.
+    }
+}
+
+// A fresh, empty layer for each start: upper and work for overlayfs, and the
+// mount point, which is only ever mounted inside the container's own mount
+// namespace and so never appears in the host's mount table.
+void ContainerActor::prepare_rootfs() {
+    std::error_code ec;
+    fs::remove_all(paths_.dir, ec);
+    if (ec) throw Error("remove stale \"" + paths_.dir.string() + "\": " + ec.message());
+    fs::create_directories(paths_.rootfs, ec);
+    if (!ec && !spec_.image.empty() && !spec_.read_only) {
+        fs::create_directory(paths_.upper, ec);
+        if (!ec) fs::create_directory(paths_.work, ec);
+    }
+    if (ec) throw Error("create \"" + paths_.dir.string() + "\": " + ec.message());
+}
+
+reactor::Task<void> ContainerActor::run() {
+    if (stop_requested_) {
+        state_ = State::NotStarted;
+        co_return;
+    }
+    state_ = State::Starting;
+    try {
+        prepare_rootfs();
+        SpawnRequest request;
+        request.spec = spec_;
+        RootfsPlan& plan = request.rootfs;
+        plan.target = paths_.rootfs;
+        plan.read_only = spec_.read_only;
+        if (!spec_.image.empty()) {
+            plan.lower = image_rootfs_;
+            if (!spec_.read_only) {
+                plan.upper = paths_.upper;
+                plan.work = paths_.work;
+            }
+        } else {
+            plan.lower = spec_.rootfs;
+        }
+        sys::Pipe out = sys::make_pipe();
+        sys::Pipe err = sys::make_pipe();
+        SpawnedInit init = co_await helper_.spawn(std::move(request), out.write.get(), err.write.get());
+        out.write.reset();
+        err.write.reset();
+        pid_ = init.pid;
+        watch_.emplace(ex_, std::move(init.pidfd));
+        co_await (pump_output(std::move(out.read), OutputStream::Stdout) &&
+                  pump_output(std::move(err.read), OutputStream::Stderr) &&
+                  supervise(std::move(init.setup_error)));
+    } catch (const std::exception& e) {
+        failure_ = e.what();
+        state_ = State::Failed;
+    }
+    kill_timer_.cancel();
+    write_state();
+    if (state_ == State::Failed) emit(EventKind::Failed, failure_);
+    else emit(EventKind::Exited);
+}
+
+// Waits for exec (or a setup failure), then for the exit. The output pumps
+// run beside it, so the exit is reported only once both pipes are drained.
+reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error) {
+    std::string failure = co_await read_setup_failure(std::move(setup_error));
+    if (!failure.empty()) {
+        exit_ = co_await watch_->wait_exit();
+        failure_ = std::move(failure);
+        state_ = State::Failed;
+        co_return;
+    }
+    state_ = State::Running;
+    write_state();
+    emit(EventKind::Started);
+    if (stop_requested_) stop(stop_signal_, stop_grace_);
+    exit_ = co_await watch_->wait_exit();
+    state_ = State::Exited;
+}
+
+reactor::Task<std::string> ContainerActor::read_setup_failure(UniqueFd fd) {
+    asio::posix::stream_descriptor pipe(ex_, fd.release());
+    SetupFailure failure;
+    auto [ec, n] = co_await asio::async_read(pipe, asio::buffer(&failure, sizeof failure),
+                                             asio::as_tuple(asio::use_awaitable));
+    if (n == 0) co_return std::string();  // EOF: execve closed the pipe
+    if (n < sizeof failure) co_return "container init ended during setup (" + ec.message() + ")";
+    co_return describe(failure);
+}
+
+reactor::Task<void> ContainerActor::pump_output(UniqueFd fd, OutputStream stream) {
+    asio::posix::stream_descriptor pipe(ex_, fd.release());
+    std::string pending;
+    std::array<char, 64 * 1024> buf;
+    for (;;) {
+        auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+        pending.append(buf.data(), n);
+        std::size_t start = 0;
+        for (;;) {
+            std::size_t nl = pending.find('\n', start);
+            if (nl == std::string::npos) break;
+            observer_.on_output(spec_.name, stream, std::string_view(pending).substr(start, nl - start));
+            start = nl + 1;
+        }
+        pending.erase(0, start);
+        while (pending.size() >= kMaxLine) {
+            observer_.on_output(spec_.name, stream, std::string_view(pending).substr(0, kMaxLine));
+            pending.erase(0, kMaxLine);
+        }
+        if (ec) break;  // EOF (or a read error): the writer is gone
+    }
+    if (!pending.empty()) observer_.on_output(spec_.name, stream, pending);
+}
+
+void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
+    stop_requested_ = true;
+    stop_signal_ = signal;
+    stop_grace_ = grace;
+    if (state_ != State::Running || !watch_) return;  // run()/supervise() act on the flag
+    watch_->send_signal(signal);
+    kill_timer_.expires_after(grace);
+    kill_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec && state_ == State::Running) watch_->send_signal(SIGKILL);
+    });
+}
+
+void ContainerActor::kill() {
+    stop_requested_ = true;
+    stop_grace_ = std::chrono::milliseconds(0);
+    if (watch_ && (state_ == State::Running || state_ == State::Starting)) watch_->send_signal(SIGKILL);
+}
+
+}  // namespace rusty::lifecycle

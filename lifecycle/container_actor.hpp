@@ -1,0 +1,82 @@
+// One container's life, as a coroutine on the reactor: prepare its root
+// filesystem, ask the helper for its init, learn whether exec succeeded,
+// forward its output, wait for its exit and report each step as an event.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "core/fd.hpp"
+#include "core/spec.hpp"
+#include "core/syscalls.hpp"
+#include "lifecycle/events.hpp"
+#include "lifecycle/helper_fork.hpp"
+#include "reactor/awaitable.hpp"
+#include "reactor/pidfd_watch.hpp"
+
+namespace rusty::lifecycle {
+
+// The per-container directory under the fleet's state directory.
+struct ContainerPaths {
+    explicit ContainerPaths(const std::filesystem::path& dir)
+        : dir(dir), upper(dir / "upper"), work(dir / "work"), rootfs(dir / "rootfs"), state(dir / "state.json") {}
+    std::filesystem::path dir;
+    std::filesystem::path upper;   // the container's private writes
+    std::filesystem::path work;    // overlayfs scratch space
+    std::filesystem::path rootfs;  // mount point of its root (in its own mount namespace only)
+    std::filesystem::path state;   // state.json, written atomically
+};
+
+class ContainerActor {
+public:
+    enum class State { Created, Starting, Running, Exited, Failed, NotStarted };
+
+    // `image_rootfs` is the image's directory when spec.image is set.
+    ContainerActor(boost::asio::any_io_executor ex, HelperClient& helper, FleetObserver& observer,
+                   ContainerSpec spec, std::filesystem::path image_rootfs, ContainerPaths paths);
+
+    // Runs the container once, to its end. Never throws: every failure
+    // becomes a Failed event.
+    reactor::Task<void> run();
+
+    // Asks the container to stop: `signal` now, SIGKILL after `grace`.
+    void stop(int signal, std::chrono::milliseconds grace);
+    // SIGKILL now.
+    void kill();
+
+    const ContainerSpec& spec() const { return spec_; }
+    State state() const { return state_; }
+    // True once it ran and exited with status 0 (or never started because a
+    // stop came first).
+    bool succeeded() const;
+
+private:
+    reactor::Task<void> supervise(UniqueFd setup_error);
+    reactor::Task<void> pump_output(UniqueFd fd, OutputStream stream);
+    reactor::Task<std::string> read_setup_failure(UniqueFd fd);
+    void prepare_rootfs();
+    void write_state();
+    void emit(EventKind kind, std::string error = {});
+
+    boost::asio::any_io_executor ex_;
+    HelperClient& helper_;
+    FleetObserver& observer_;
+    ContainerSpec spec_;
+    std::filesystem::path image_rootfs_;
+    ContainerPaths paths_;
+
+    State state_ = State::Created;
+    pid_t pid_ = 0;
+    std::optional<reactor::PidfdWatch> watch_;
+    std::optional<sys::ExitStatus> exit_;
+    std::string failure_;
+    bool stop_requested_ = false;
+    int stop_signal_ = SIGTERM;
+    std::chrono::milliseconds stop_grace_{0};
+    boost::asio::steady_timer kill_timer_;
+};
+
+}  // namespace rusty::lifecycle

@@ -1,0 +1,458 @@
+#include "lifecycle/container_init.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/syscalls.hpp"
+#include "net/loopback.hpp"
+
+namespace rusty::lifecycle {
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// Docker's default capability set: what a container may keep of root's.
+constexpr int kDefaultCapabilities[] = {
+    CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,     CAP_FSETID,           CAP_KILL,
+    CAP_SETGID, CAP_SETUID,       CAP_SETPCAP,    CAP_NET_BIND_SERVICE, CAP_NET_RAW,
+    CAP_SYS_CHROOT, CAP_MKNOD,    CAP_AUDIT_WRITE, CAP_SETFCAP,
+};
+
+// Kernel interfaces a container has no business reading or writing.
+constexpr const char* kMaskedPaths[] = {
+    "/proc/acpi",       "/proc/asound",      "/proc/kcore",       "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    "/proc/scsi",       "/sys/firmware",     "/sys/devices/virtual/powercap",
+};
+constexpr const char* kReadOnlyPaths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+struct DeviceNode {
+    const char* name;
+    unsigned major, minor;
+};
+constexpr DeviceNode kDevices[] = {
+    {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+
+class Init {
+public:
+    Init(const SpawnRequest& request, int error_fd) : req_(request), error_fd_(error_fd) {}
+
+    [[noreturn]] void run(const InitFds& fds, ino_t parent_mount_ns);
+
+private:
+    // Reports the failed step to the supervisor and ends the child.
+    [[noreturn]] __attribute__((format(printf, 3, 4))) void fail(int err, const char* fmt, ...) {
+        SetupFailure failure;
+        failure.sys_errno = err;
+        va_list ap;
+        va_start(ap, fmt);
+        std::vsnprintf(failure.what, sizeof failure.what, fmt, ap);
+        va_end(ap);
+        [[maybe_unused]] ssize_t n = ::write(error_fd_, &failure, sizeof failure);
+        ::_exit(127);
+    }
+
+    std::string at(const char* rel) const { return target_ + rel; }
+
+    void setup_stdio(const InitFds& fds);
+    void setup_rootfs(ino_t parent_mount_ns);
+    int open_in_root(const char* rel);
+    void mount_in_root(const char* source, const char* rel, const char* fstype, unsigned long flags,
+                       const char* data);
+    void setup_dev();
+    void harden_proc_and_sys();
+    void remount_read_only(const std::string& path);
+    void enter_root();
+    void resolve_user();
+    void drop_privileges();
+    void build_env();
+    [[noreturn]] void exec();
+
+    const SpawnRequest& req_;
+    int error_fd_;
+    std::string target_;
+    int root_fd_ = -1;
+
+    uid_t uid_ = 0;
+    gid_t gid_ = 0;
+    std::vector<gid_t> groups_;
+    std::string home_ = "/";
+    std::vector<std::string> env_;
+};
+
+void Init::setup_stdio(const InitFds& fds) {
+    int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0) fail(errno, "open(\"/dev/null\")");
+    if (::dup2(devnull, 0) < 0 || ::dup2(fds.stdout_fd, 1) < 0 || ::dup2(fds.stderr_fd, 2) < 0)
+        fail(errno, "dup2(stdio)");
+    // The setup-error pipe becomes fd 3, O_CLOEXEC so that execve closes it;
+    // everything above it goes, so no fd of the helper or the supervisor
+    // reaches the container.
+    if (error_fd_ != 3) {
+        if (::dup3(error_fd_, 3, O_CLOEXEC) < 0) fail(errno, "dup3(setup-error pipe)");
+        error_fd_ = 3;
+    }
+    if (sys::raw_close_range(4, ~0U, 0) < 0) fail(errno, "close_range(4, ~0)");
+}
+
+void Init::setup_rootfs(ino_t parent_mount_ns) {
+    // Never mount anything while still in the host's mount namespace.
+    struct stat ns {};
+    if (::stat("/proc/self/ns/mnt", &ns) < 0) fail(errno, "stat(\"/proc/self/ns/mnt\")");
+    if (ns.st_ino == parent_mount_ns) fail(0, "refusing to mount: not in a new mount namespace");
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+        fail(errno, "make mounts private: mount(\"/\", MS_REC|MS_PRIVATE)");
+
+    const RootfsPlan& plan = req_.rootfs;
+    target_ = plan.target.string();
+    if (!plan.upper.empty()) {
+        std::string options = "lowerdir=" + plan.lower.string() + ",upperdir=" + plan.upper.string() +
+                              ",workdir=" + plan.work.string();
+        if (::mount("overlay", target_.c_str(), "overlay", 0, options.c_str()) < 0)
+            fail(errno, "mount(\"overlay\", \"%s\", \"%s\")", target_.c_str(), options.c_str());
+    } else {
+        if (::mount(plan.lower.c_str(), target_.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+            fail(errno, "mount(\"%s\", \"%s\", MS_BIND)", plan.lower.c_str(), target_.c_str());
+    }
+    root_fd_ = ::open(target_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd_ < 0) fail(errno, "open(\"%s\")", target_.c_str());
+
+    mount_in_root("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+    setup_dev();
+    mount_in_root("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, nullptr);
+    harden_proc_and_sys();
+    if (plan.read_only) remount_read_only(target_);
+}
+
+// Opens `rel` as if the root filesystem were "/": symlinks in the image
+// cannot lead a mount outside it (openat2 RESOLVE_IN_ROOT). A missing
+// top-level mount point is created.
+int Init::open_in_root(const char* rel) {
+    const char* name = rel[0] == '/' ? rel + 1 : rel;
+    if (!std::strchr(name, '/') && ::mkdirat(root_fd_, name, 0755) < 0 && errno != EEXIST) {
+        if (errno != EROFS) fail(errno, "mkdir(\"%s%s\")", target_.c_str(), rel);
+    }
+    open_how how{};
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    int fd = static_cast<int>(::syscall(SYS_openat2, root_fd_, name, &how, sizeof how));
+    if (fd < 0) fail(errno, "open(\"%s%s\") inside the root", target_.c_str(), rel);
+    return fd;
+}
+
+void Init::mount_in_root(const char* source, const char* rel, const char* fstype, unsigned long flags,
+                         const char* data) {
+    int fd = open_in_root(rel);
+    char proc_path[64];
+    std::snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", fd);
+    if (::mount(source, proc_path, fstype, flags, data) < 0)
+        fail(errno, "mount(\"%s\", \"%s%s\")", source, target_.c_str(), rel);
+    ::close(fd);
+}
+
+void Init::setup_dev() {
+    mount_in_root("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+    // /dev is now our own fresh tmpfs: plain paths are safe below it.
+    std::string dev = at("/dev");
+    for (const DeviceNode& d : kDevices) {
+        std::string path = dev + "/" + d.name;
+        if (::mknod(path.c_str(), S_IFCHR | 0666, makedev(d.major, d.minor)) < 0)
+            fail(errno, "mknod(\"%s\")", path.c_str());
+        ::chmod(path.c_str(), 0666);  // whatever the umask
+    }
+    const char* links[][2] = {
+        {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"}, {"/proc/kcore", "core"},
+    };
+    for (auto& link : links) {
+        std::string path = dev + "/" + link[1];
+        if (::symlink(link[0], path.c_str()) < 0) fail(errno, "symlink(\"%s\")", path.c_str());
+    }
+    struct Sub {
+        const char* name;
+        const char* fstype;
+        unsigned long flags;
+        const char* data;
+    };
+    const Sub subs[] = {
+        {"pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5"},
+        {"shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k"},
+        {"mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr},
+    };
+    for (const Sub& s : subs) {
+        std::string path = dev + "/" + s.name;
+        if (::mkdir(path.c_str(), 0755) < 0) fail(errno, "mkdir(\"%s\")", path.c_str());
+        if (::mount(s.fstype, path.c_str(), s.fstype, s.flags, s.data) < 0)
+            fail(errno, "mount(\"%s\", \"%s\")", s.fstype, path.c_str());
+    }
+}
+
+// Mount flags to keep when remounting: a bind remount that drops a locked
+// flag (nosuid, nodev, noexec…) is refused with EPERM.
+static unsigned long preserved_flags(const std::string& path) {
+    struct statvfs st {};
+    if (::statvfs(path.c_str(), &st) < 0) return 0;
+    unsigned long flags = 0;
+    if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+    if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
+    if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+    if (st.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+    if (st.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+    if (st.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+    return flags;
+}
+
+void Init::remount_read_only(const std::string& path) {
+    unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | preserved_flags(path);
+    if (::mount(nullptr, path.c_str(), nullptr, flags, nullptr) < 0)
+        fail(errno, "remount read-only(\"%s\")", path.c_str());
+}
+
+void Init::harden_proc_and_sys() {
+    // /proc and /sys are fresh kernel mounts here, so these paths hold no
+    // symlinks an image could have planted.
+    std::string devnull = at("/dev/null");
+    for (const char* rel : kMaskedPaths) {
+        std::string path = at(rel);
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) < 0) continue;  // not on this kernel
+        int rc = S_ISDIR(st.st_mode)
+                     ? ::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                               "size=0")
+                     : ::mount(devnull.c_str(), path.c_str(), nullptr, MS_BIND, nullptr);
+        if (rc < 0) fail(errno, "mask(\"%s\")", path.c_str());
+    }
+    for (const char* rel : kReadOnlyPaths) {
+        std::string path = at(rel);
+        if (::access(path.c_str(), F_OK) < 0) continue;
+        if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+            fail(errno, "bind(\"%s\")", path.c_str());
+        remount_read_only(path);
+    }
+}
+
+void Init::enter_root() {
+    // pivot_root(".", ".") stacks the old root on top of the new one; the
+    // detach then drops it, with no directory for it needed in the image.
+    if (::fchdir(root_fd_) < 0) fail(errno, "chdir(\"%s\")", target_.c_str());
+    if (sys::raw_pivot_root(".", ".") < 0) fail(errno, "pivot_root(\"%s\")", target_.c_str());
+    if (::umount2(".", MNT_DETACH) < 0) fail(errno, "umount2(old root, MNT_DETACH)");
+    if (::chdir("/") < 0) fail(errno, "chdir(\"/\")");
+    ::close(root_fd_);
+    root_fd_ = -1;
+
+    const std::string& host = req_.spec.hostname;
+    if (::sethostname(host.data(), host.size()) < 0) fail(errno, "sethostname(\"%s\")", host.c_str());
+    if (req_.spec.network == NetworkMode::None && net::raw_bring_up_loopback() < 0)
+        fail(errno, "bring up loopback");
+}
+
+static bool all_digits(const std::string& s) {
+    return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// Lines of a colon-separated database (/etc/passwd, /etc/group), read from
+// the container's own root, as runc does: the host's NSS has no say here.
+static std::vector<std::vector<std::string>> read_colon_file(const char* path) {
+    std::vector<std::vector<std::string>> rows;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        std::vector<std::string> fields;
+        std::stringstream ss(line);
+        std::string field;
+        while (std::getline(ss, field, ':')) fields.push_back(field);
+        if (!line.empty() && line.back() == ':') fields.emplace_back();
+        rows.push_back(std::move(fields));
+    }
+    return rows;
+}
+
+void Init::resolve_user() {
+    const std::string& text = req_.spec.user;
+    std::string user_part = text, group_part;
+    if (auto colon = text.find(':'); colon != std::string::npos) {
+        user_part = text.substr(0, colon);
+        group_part = text.substr(colon + 1);
+    }
+    std::string user_name;
+    bool found = false;
+    for (auto& row : read_colon_file("/etc/passwd")) {
+        if (row.size() < 7) continue;
+        bool match = all_digits(user_part) ? row[2] == user_part : row[0] == user_part;
+        if (user_part.empty()) match = row[2] == "0";
+        if (!match) continue;
+        user_name = row[0];
+        uid_ = static_cast<uid_t>(std::stoul(row[2]));
+        gid_ = static_cast<gid_t>(std::stoul(row[3]));
+        home_ = row[5].empty() ? "/" : row[5];
+        found = true;
+        break;
+    }
+    if (!found) {
+        if (!user_part.empty() && !all_digits(user_part))
+            fail(0, "user \"%s\": no such user in the container's /etc/passwd", user_part.c_str());
+        uid_ = user_part.empty() ? 0 : static_cast<uid_t>(std::stoul(user_part));
+        gid_ = uid_ == 0 ? 0 : gid_;
+    }
+    auto groups = read_colon_file("/etc/group");
+    if (!group_part.empty()) {
+        if (all_digits(group_part)) {
+            gid_ = static_cast<gid_t>(std::stoul(group_part));
+        } else {
+            bool group_found = false;
+            for (auto& row : groups) {
+                if (row.size() >= 3 && row[0] == group_part) {
+                    gid_ = static_cast<gid_t>(std::stoul(row[2]));
+                    group_found = true;
+                    break;
+                }
+            }
+            if (!group_found)
+                fail(0, "group \"%s\": no such group in the container's /etc/group", group_part.c_str());
+        }
+    }
+    // Supplementary groups: those listing the user as a member.
+    groups_.clear();
+    if (!user_name.empty()) {
+        for (auto& row : groups) {
+            if (row.size() < 4 || !all_digits(row[2])) continue;
+            std::stringstream members(row[3]);
+            std::string member;
+            while (std::getline(members, member, ',')) {
+                if (member == user_name) groups_.push_back(static_cast<gid_t>(std::stoul(row[2])));
+            }
+        }
+    }
+}
+
+void Init::drop_privileges() {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+    std::uint64_t keep = 0;
+    for (int cap : kDefaultCapabilities) keep |= std::uint64_t{1} << cap;
+    for (int cap = 0; cap < 64; ++cap) {
+        if (keep & (std::uint64_t{1} << cap)) continue;
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL) break;  // past the kernel's last capability
+            fail(errno, "prctl(PR_CAPBSET_DROP, %d)", cap);
+        }
+    }
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        fail(errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    data[0].effective = data[0].permitted = static_cast<std::uint32_t>(keep);
+    data[1].effective = data[1].permitted = static_cast<std::uint32_t>(keep >> 32);
+    if (::syscall(SYS_capset, &header, data) < 0) fail(errno, "capset");
+
+    if (::setgroups(groups_.size(), groups_.data()) < 0) fail(errno, "setgroups");
+    if (::setresgid(gid_, gid_, gid_) < 0) fail(errno, "setresgid(%u)", gid_);
+    // For a non-root uid this also clears every capability, as for docker.
+    if (::setresuid(uid_, uid_, uid_) < 0) fail(errno, "setresuid(%u)", uid_);
+}
+
+void Init::build_env() {
+    env_ = req_.spec.env;
+    auto has = [&](const char* key) {
+        std::size_t len = std::strlen(key);
+        for (auto& kv : env_)
+            if (kv.compare(0, len, key) == 0 && kv.size() > len && kv[len] == '=') return true;
+        return false;
+    };
+    if (!has("PATH")) env_.push_back(std::string("PATH=") + kDefaultPath);
+    if (!has("HOSTNAME")) env_.push_back("HOSTNAME=" + req_.spec.hostname);
+    if (!has("HOME")) env_.push_back("HOME=" + home_);
+}
+
+void Init::exec() {
+    std::vector<char*> argv, envp;
+    for (auto& a : req_.spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::string path_var = kDefaultPath;
+    for (auto& kv : env_) {
+        envp.push_back(const_cast<char*>(kv.c_str()));
+        if (kv.rfind("PATH=", 0) == 0) path_var = kv.substr(5);
+    }
+    envp.push_back(nullptr);
+
+    // Signals blocked by the supervisor or ignored by it must not reach the
+    // container's command that way.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+    ::umask(022);
+
+    const std::string& cmd = req_.spec.argv.front();
+    if (cmd.find('/') != std::string::npos) {
+        ::execve(cmd.c_str(), argv.data(), envp.data());
+        fail(errno, "exec \"%s\"", cmd.c_str());
+    }
+    // execvpe's search, but in the container's PATH, not the supervisor's.
+    int first_error = ENOENT;
+    std::stringstream dirs(path_var);
+    std::string dir;
+    while (std::getline(dirs, dir, ':')) {
+        std::string candidate = (dir.empty() ? "." : dir) + "/" + cmd;
+        ::execve(candidate.c_str(), argv.data(), envp.data());
+        if (errno == EACCES) first_error = EACCES;
+        else if (errno != ENOENT && errno != ENOTDIR) fail(errno, "exec \"%s\"", candidate.c_str());
+    }
+    fail(first_error, "exec \"%s\"", cmd.c_str());
+}
+
+void Init::run(const InitFds& fds, ino_t parent_mount_ns) {
+    ::umask(0);
+    setup_stdio(fds);
+    setup_rootfs(parent_mount_ns);
+    enter_root();
+    resolve_user();
+    build_env();
+    const std::string& wd = req_.spec.working_dir;
+    // Like docker, create a missing working directory (as root, 0755).
+    if (wd != "/") {
+        std::string partial;
+        std::stringstream parts(wd);
+        std::string part;
+        while (std::getline(parts, part, '/')) {
+            if (part.empty()) continue;
+            partial += "/" + part;
+            ::mkdir(partial.c_str(), 0755);
+        }
+    }
+    drop_privileges();
+    if (::chdir(wd.c_str()) < 0) fail(errno, "chdir(\"%s\")", wd.c_str());
+    exec();
+}
+
+}  // namespace
+
+void run_container_init(const SpawnRequest& request, const InitFds& fds, ino_t parent_mount_ns) {
+    Init(request, fds.setup_error_fd).run(fds, parent_mount_ns);
+}
+
+}  // namespace rusty::lifecycle

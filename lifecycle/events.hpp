@@ -1,0 +1,49 @@
+// What a fleet tells the program embedding it: lifecycle events and the
+// output of its containers. Observers are called on the reactor thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace rusty {
+
+enum class EventKind {
+    Started,  // the command was exec'd
+    Exited,   // the container's init ended (exit_code or signal set)
+    Failed,   // the container could not be started (error set)
+};
+std::string_view to_string(EventKind kind);
+
+struct Event {
+    std::chrono::system_clock::time_point ts;
+    std::string container;
+    EventKind kind = EventKind::Started;
+    pid_t pid = 0;                  // the init's pid on the host, 0 if none
+    std::optional<int> exit_code;   // Exited normally
+    std::optional<int> signal;      // Exited by a signal
+    std::string error;              // Failed: what went wrong
+};
+
+// {"ts":"…Z","container":"web","event":"exited","pid":12,"exit_code":0}
+nlohmann::json to_json(const Event& event);
+
+enum class OutputStream { Stdout, Stderr };
+std::string_view to_string(OutputStream stream);
+
+class FleetObserver {
+public:
+    virtual ~FleetObserver() = default;
+    virtual void on_event(const Event& event) { (void)event; }
+    // One line without its newline. A line over 16 KiB arrives in pieces, as
+    // does a last line without a newline.
+    virtual void on_output(const std::string& container, OutputStream stream, std::string_view line) {
+        (void)container, (void)stream, (void)line;
+    }
+};
+
+}  // namespace rusty

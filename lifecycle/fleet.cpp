@@ -1,0 +1,223 @@
+#include "lifecycle/fleet.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <spdlog/spdlog.h>
+
+#include "core/atomic_file.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/fd.hpp"
+#include "image/image_store.hpp"
+#include "lifecycle/container_actor.hpp"
+#include "lifecycle/helper_fork.hpp"
+#include "reactor/signal_reader.hpp"
+
+namespace rusty {
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using lifecycle::ContainerActor;
+using lifecycle::ContainerPaths;
+
+struct Fleet::Impl {
+    Impl(FleetSpec s, FleetOptions o, FleetObserver& obs)
+        : spec(std::move(s)), options(std::move(o)), observer(obs) {}
+
+    void prepare();
+    void lock_state_dir();
+    reactor::Task<void> handle_signals(reactor::SignalReader& signals);
+    void on_actor_done();
+    void stop_all();
+    void kill_all();
+    void remove_state();
+
+    FleetSpec spec;
+    FleetOptions options;
+    FleetObserver& observer;
+    fs::path state_dir;
+    UniqueFd lock;
+    std::vector<fs::path> image_rootfs;  // per container, empty for rootfs ones
+
+    std::optional<lifecycle::HelperProcess> helper;
+    std::optional<asio::io_context> io;
+    std::optional<lifecycle::HelperClient> helper_client;
+    std::vector<std::unique_ptr<ContainerActor>> actors;
+    reactor::SignalReader* signals = nullptr;
+    std::size_t running_actors = 0;
+    bool stopping = false;
+    int stop_signal = 0;
+    bool ran = false;
+};
+
+void Fleet::Impl::lock_state_dir() {
+    std::error_code ec;
+    fs::create_directories(state_dir, ec);
+    if (ec) throw Error("create state directory \"" + state_dir.string() + "\": " + ec.message());
+    fs::path lock_path = state_dir / "lock";
+    lock.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock) throw_sys("open(\"" + lock_path.string() + "\")");
+    if (::flock(lock.get(), LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK)
+            throw Error("fleet \"" + spec.name + "\" is already running (\"" + lock_path.string() +
+                        "\" is locked by another supervisor)");
+        throw_sys("flock(\"" + lock_path.string() + "\")");
+    }
+}
+
+void Fleet::Impl::prepare() {
+    state_dir = options.state_dir.empty() ? options.state_root / spec.name : options.state_dir;
+    fs::path image_dir = options.image_dir.empty() ? options.state_root / "images" : options.image_dir;
+    image::ImageStore images(image_dir);
+    for (const ContainerSpec& c : spec.containers) {
+        if (c.image.empty()) {
+            image_rootfs.emplace_back();
+            continue;
+        }
+        try {
+            image_rootfs.push_back(images.ensure(c.image));
+        } catch (const Error& e) {
+            throw e.context(c.name);
+        }
+    }
+    lock_state_dir();
+    nlohmann::json info = {{"name", spec.name}, {"pid", ::getpid()},
+                           {"started", rfc3339_nano(std::chrono::system_clock::now())}};
+    write_file_atomic(state_dir / "supervisor.json", info.dump() + "\n");
+}
+
+void Fleet::Impl::remove_state() {
+    // Each container's writable layer goes with the fleet, as with
+    // `docker compose down`; the images stay.
+    std::error_code ec;
+    for (const ContainerSpec& c : spec.containers) fs::remove_all(state_dir / c.name, ec);
+    fs::remove(state_dir / "supervisor.json", ec);
+    fs::remove(state_dir / "lock", ec);
+    lock.reset();
+    fs::remove(state_dir, ec);  // only if empty: never take a user's files with it
+}
+
+void Fleet::Impl::on_actor_done() {
+    if (--running_actors > 0) return;
+    helper_client->close();
+    if (signals) signals->cancel();
+}
+
+void Fleet::Impl::stop_all() {
+    for (auto it = actors.rbegin(); it != actors.rend(); ++it) (*it)->stop(SIGTERM, options.stop_grace);
+}
+
+void Fleet::Impl::kill_all() {
+    for (auto& actor : actors) actor->kill();
+}
+
+reactor::Task<void> Fleet::Impl::handle_signals(reactor::SignalReader& reader) {
+    try {
+        for (;;) {
+            signalfd_siginfo info = co_await reader.next();
+            int sig = static_cast<int>(info.ssi_signo);
+            switch (sig) {
+                case SIGINT:
+                case SIGTERM:
+                    if (!stopping) {
+                        stopping = true;
+                        stop_signal = sig;
+                        spdlog::info("{}: stopping the fleet (again to kill at once)", sys::signal_name(sig));
+                        stop_all();
+                    } else {
+                        spdlog::info("{}: killing the fleet", sys::signal_name(sig));
+                        kill_all();
+                    }
+                    break;
+                case SIGHUP:
+                    spdlog::info("SIGHUP: reload is not supported yet; ignored");
+                    break;
+                default:  // SIGCHLD: each container is reaped through its pidfd
+                    break;
+            }
+        }
+    } catch (const boost::system::system_error& e) {
+        if (e.code() != asio::error::operation_aborted) throw;
+    }
+}
+
+Fleet::Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer)
+    : impl_(std::make_unique<Impl>(std::move(spec), std::move(options), observer)) {
+    impl_->prepare();
+    // The helper is forked before the io_context exists, so it never shares
+    // the ring (HOST.md).
+    impl_->helper.emplace(lifecycle::HelperProcess::start());
+    impl_->io.emplace(1);
+    impl_->helper_client.emplace(impl_->io->get_executor(), impl_->helper->take_socket());
+    for (std::size_t i = 0; i < impl_->spec.containers.size(); ++i) {
+        const ContainerSpec& c = impl_->spec.containers[i];
+        impl_->actors.push_back(std::make_unique<ContainerActor>(
+            impl_->io->get_executor(), *impl_->helper_client, observer, c, impl_->image_rootfs[i],
+            ContainerPaths(impl_->state_dir / c.name)));
+    }
+}
+
+Fleet::~Fleet() {
+    Impl& s = *impl_;
+    s.actors.clear();
+    s.helper_client.reset();
+    s.io.reset();
+    s.helper.reset();  // reaps the helper
+    if (s.lock) s.remove_state();
+}
+
+const fs::path& Fleet::state_dir() const { return impl_->state_dir; }
+
+void Fleet::request_stop() {
+    Impl& s = *impl_;
+    if (s.stopping) return;
+    s.stopping = true;
+    s.stop_all();
+}
+
+FleetResult Fleet::run() {
+    Impl& s = *impl_;
+    if (s.ran) throw Error("Fleet::run called twice");
+    s.ran = true;
+    auto ex = s.io->get_executor();
+
+    std::optional<reactor::SignalReader> signals;
+    if (s.options.handle_signals) {
+        signals.emplace(ex, std::initializer_list<int>{SIGINT, SIGTERM, SIGHUP, SIGCHLD});
+        s.signals = &*signals;
+        asio::co_spawn(ex, s.handle_signals(*signals), asio::detached);
+    }
+    asio::co_spawn(ex, s.helper_client->run(), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& err) {
+            spdlog::error("helper connection: {}", err.what());
+        }
+    });
+    s.running_actors = s.actors.size();
+    for (auto& actor : s.actors) {
+        asio::co_spawn(ex, actor->run(), [&s](std::exception_ptr) { s.on_actor_done(); });
+    }
+    if (s.actors.empty()) {
+        s.running_actors = 1;
+        s.on_actor_done();
+    }
+    s.io->run();
+    s.signals = nullptr;
+
+    FleetResult result;
+    result.stop_signal = s.stop_signal;
+    result.all_succeeded = true;
+    for (auto& actor : s.actors) result.all_succeeded = result.all_succeeded && actor->succeeded();
+    return result;
+}
+
+}  // namespace rusty

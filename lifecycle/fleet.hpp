@@ -1,0 +1,62 @@
+// Fleet: the embeddable supervisor. Runs every container of a FleetSpec on
+// one thread and one io_uring, and reports to a FleetObserver.
+//
+//   rusty::Fleet fleet(rusty::load_fleet("fleet.json"), {}, observer);
+//   rusty::FleetResult result = fleet.run();
+//
+// Construction does everything that can fail before a container starts
+// (images, state directory, lock) and forks the helper; run() starts the
+// containers and returns when all of them have ended.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include "core/spec.hpp"
+#include "lifecycle/events.hpp"
+
+namespace rusty {
+
+struct FleetOptions {
+    // Holds images/ and one directory per fleet.
+    std::filesystem::path state_root = "/run/rusty-supervisor";
+    // This fleet's state; empty means state_root / fleet name.
+    std::filesystem::path state_dir;
+    // Built-in images; empty means state_root / "images".
+    std::filesystem::path image_dir;
+    // Time between the stop signal (SIGTERM) and SIGKILL.
+    std::chrono::milliseconds stop_grace{10'000};
+    // Read SIGINT, SIGTERM, SIGHUP and SIGCHLD from a signalfd while running:
+    // the first SIGINT/SIGTERM stops the fleet, a second one kills it.
+    bool handle_signals = true;
+};
+
+struct FleetResult {
+    bool all_succeeded = false;  // every container exited with status 0
+    int stop_signal = 0;         // the signal that stopped the fleet, if any
+};
+
+class Fleet {
+public:
+    // Throws rusty::Error (nothing started yet) if the fleet cannot run.
+    Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer);
+    ~Fleet();
+    Fleet(const Fleet&) = delete;
+    Fleet& operator=(const Fleet&) = delete;
+
+    // Starts every container and returns when all have ended. Call once.
+    FleetResult run();
+
+    // Stops every container (stop signal, grace, SIGKILL). Call from the
+    // thread running run(), e.g. from an observer callback.
+    void request_stop();
+
+    const std::filesystem::path& state_dir() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rusty

@@ -1,0 +1,212 @@
+#include "lifecycle/helper_fork.hpp"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/syscalls.hpp"
+#include "lifecycle/container_init.hpp"
+#include "reactor/fd_passing.hpp"
+
+namespace rusty::lifecycle {
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::size_t kMaxMessage = 64 * 1024;
+
+void reply(int sock, const SpawnReply& r, std::span<const int> fds) {
+    std::string bytes = encode(r);
+    sys::send_with_fds(sock, std::as_bytes(std::span(bytes)), fds);
+}
+
+// Handles one request. Errors that concern only this request are replied;
+// errors on the socket itself end the helper.
+void serve_one(int sock, std::string_view bytes, std::vector<UniqueFd>& fds, ino_t mount_ns) {
+    SpawnRequest request = decode_spawn_request(bytes);
+    if (fds.size() != 2) {
+        reply(sock, {request.id, -1, EINVAL, "spawn request without stdout and stderr fds"}, {});
+        return;
+    }
+    sys::Pipe setup_error = sys::make_pipe();
+
+    sys::Clone3Request clone;
+    clone.flags = CLONE_PARENT | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    // With CLONE_PARENT the child inherits our exit signal (SIGCHLD, to the
+    // supervisor); clone3 insists that none be given.
+    clone.exit_signal = 0;
+    if (request.spec.network == NetworkMode::None) clone.flags |= CLONE_NEWNET;
+    int pidfd = -1;
+    pid_t pid = sys::raw_clone3(clone, &pidfd);
+    if (pid == 0) {
+        // The container's init: its own session, so a terminal's ^C reaches
+        // the supervisor only, which then stops containers its own way.
+        ::setsid();
+        run_container_init(request, {fds[0].get(), fds[1].get(), setup_error.write.get()}, mount_ns);
+    }
+    if (pid < 0) {
+        reply(sock, {request.id, -1, errno, "clone3"}, {});
+        return;
+    }
+    UniqueFd owned_pidfd(pidfd);
+    setup_error.write.reset();
+    int out[] = {owned_pidfd.get(), setup_error.read.get()};
+    reply(sock, {request.id, pid, 0, ""}, out);
+}
+
+[[noreturn]] void helper_main(int sock, pid_t supervisor) {
+    ::prctl(PR_SET_NAME, "rusty-helper", 0, 0, 0);
+    // Die with the supervisor; the check closes the race with an early death.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != supervisor) ::_exit(1);
+    for (int sig : {SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE}) ::signal(sig, SIG_IGN);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Keep only stdio (for diagnostics) and the socket.
+    if (sock > 3) sys::raw_close_range(3, static_cast<unsigned>(sock) - 1, 0);
+    sys::raw_close_range(static_cast<unsigned>(sock) + 1, ~0U, 0);
+
+    ino_t mount_ns = 0;
+    try {
+        mount_ns = sys::namespace_inode("mnt");
+    } catch (...) {
+        ::_exit(1);
+    }
+    std::vector<std::byte> buffer(kMaxMessage);
+    for (;;) {
+        try {
+            sys::Received msg = sys::recv_with_fds(sock, buffer, 2);
+            if (msg.size == 0) ::_exit(0);
+            std::string_view bytes(reinterpret_cast<const char*>(buffer.data()), msg.size);
+            serve_one(sock, bytes, msg.fds, mount_ns);
+        } catch (const std::exception& e) {
+            // The socket is gone or a message is malformed: the supervisor
+            // sees the helper's exit and fails every pending spawn.
+            std::fprintf(stderr, "rusty-helper: %s\n", e.what());
+            ::_exit(1);
+        }
+    }
+}
+
+}  // namespace
+
+HelperProcess HelperProcess::start() {
+    auto [parent_end, child_end] = sys::make_socketpair(SOCK_SEQPACKET);
+    pid_t supervisor = ::getpid();
+    std::fflush(nullptr);  // nothing buffered may be written twice
+    pid_t pid = ::fork();
+    if (pid < 0) throw_sys("fork(helper)");
+    if (pid == 0) {
+        parent_end.reset();
+        helper_main(child_end.release(), supervisor);
+    }
+    child_end.reset();
+    return HelperProcess(pid, std::move(parent_end), sys::pidfd_open(pid));
+}
+
+HelperProcess::~HelperProcess() {
+    if (pid_ <= 0) return;
+    socket_.reset();
+    sys::ExitStatus status;
+    try {
+        if (pidfd_) {
+            // The helper exits when its socket closes; if the client still
+            // holds the socket open, make sure it goes anyway.
+            if (!sys::wait_pidfd(pidfd_.get(), status, true)) {
+                sys::pidfd_send_signal(pidfd_.get(), SIGKILL);
+                sys::wait_pidfd(pidfd_.get(), status, false);
+            }
+        }
+    } catch (...) {
+    }
+}
+
+HelperClient::HelperClient(asio::any_io_executor ex, UniqueFd socket) : socket_(ex, socket.release()) {
+    socket_.non_blocking(true);
+}
+
+reactor::Task<void> HelperClient::run() {
+    std::vector<std::byte> buffer(kMaxMessage);
+    try {
+        for (;;) {
+            sys::Received msg = co_await reactor::async_recv_with_fds(socket_, buffer, 2);
+            if (msg.size == 0) break;
+            SpawnReply reply = decode_spawn_reply(
+                std::string_view(reinterpret_cast<const char*>(buffer.data()), msg.size));
+            auto it = pending_.find(reply.id);
+            if (it == pending_.end()) continue;  // cannot happen: spawn() is not cancellable
+            Pending& p = *it->second;
+            pending_.erase(it);
+            p.reply = reply;
+            if (reply.error == 0 && msg.fds.size() == 2) {
+                p.init.pid = reply.pid;
+                p.init.pidfd = std::move(msg.fds[0]);
+                p.init.setup_error = std::move(msg.fds[1]);
+            } else if (reply.error == 0) {
+                p.reply.error = EPROTO;
+                p.reply.what = "helper reply without pidfd";
+            }
+            p.done = true;
+            p.wakeup.cancel();
+        }
+    } catch (const boost::system::system_error& e) {
+        if (e.code() != asio::error::operation_aborted) {
+            fail_all_pending();
+            throw;
+        }
+    }
+    fail_all_pending();
+    // Closed only here, once no receive is in flight: Asio's io_uring backend
+    // misroutes a wait whose descriptor is closed under it.
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+}
+
+void HelperClient::fail_all_pending() {
+    closed_ = true;
+    for (auto& [id, p] : pending_) p->wakeup.cancel();  // done stays false
+    pending_.clear();
+}
+
+reactor::Task<SpawnedInit> HelperClient::spawn(SpawnRequest request, int stdout_fd, int stderr_fd) {
+    if (closed_) throw Error("the helper process is gone");
+    Pending pending(socket_.get_executor());
+    pending.wakeup.expires_at(asio::steady_timer::time_point::max());
+    request.id = next_id_++;
+    std::string bytes = encode(request);
+    int fds[] = {stdout_fd, stderr_fd};
+    for (;;) {
+        try {
+            sys::send_with_fds(socket_.native_handle(), std::as_bytes(std::span(bytes)), fds);
+            break;
+        } catch (const Error& e) {
+            if (e.sys_errno() != EAGAIN) throw e.context("send spawn request to the helper");
+        }
+        co_await socket_.async_wait(asio::posix::stream_descriptor::wait_write, asio::use_awaitable);
+    }
+    pending_.emplace(request.id, &pending);
+    // The wait ends when run() cancels the timer: with a reply, or because
+    // the helper is gone.
+    co_await pending.wakeup.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!pending.done) throw Error("the helper process is gone");
+    if (pending.reply.error != 0) throw sys_error(pending.reply.what, pending.reply.error);
+    co_return std::move(pending.init);
+}
+
+void HelperClient::close() {
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);  // run() ends and closes the socket
+}
+
+}  // namespace rusty::lifecycle

@@ -1,0 +1,91 @@
+// The helper: a small process forked from the supervisor before its
+// io_context exists, whose only job is to clone3 container inits.
+//
+// Why a helper: cloning from a process that owns an io_uring and a large
+// address space costs more and would share the ring's mappings with every
+// child; the helper is single-threaded and tiny. Its children are created
+// with CLONE_PARENT, so the supervisor is their parent and reaps them by
+// pidfd. The helper ignores terminal signals and dies with the supervisor.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <utility>
+#include <unordered_map>
+
+#include "core/fd.hpp"
+#include "lifecycle/messages.hpp"
+#include "reactor/awaitable.hpp"
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+namespace rusty::lifecycle {
+
+// Owns the helper process. Must be started before any thread or io_context.
+class HelperProcess {
+public:
+    static HelperProcess start();
+
+    HelperProcess(HelperProcess&& other) noexcept
+        : pid_(std::exchange(other.pid_, -1)),
+          socket_(std::move(other.socket_)),
+          pidfd_(std::move(other.pidfd_)) {}
+    HelperProcess& operator=(HelperProcess&&) = delete;
+    // Closes the socket (the helper exits on EOF) and reaps the helper.
+    ~HelperProcess();
+
+    pid_t pid() const { return pid_; }
+    // The supervisor's end of the request socket; the client takes it.
+    UniqueFd take_socket() { return std::move(socket_); }
+
+private:
+    HelperProcess(pid_t pid, UniqueFd socket, UniqueFd pidfd)
+        : pid_(pid), socket_(std::move(socket)), pidfd_(std::move(pidfd)) {}
+    pid_t pid_ = -1;
+    UniqueFd socket_;
+    UniqueFd pidfd_;
+};
+
+struct SpawnedInit {
+    pid_t pid = -1;
+    UniqueFd pidfd;
+    UniqueFd setup_error;  // read end: EOF on execve, a SetupFailure otherwise
+};
+
+// The supervisor's side of the helper socket, driven by the reactor. Several
+// actors may spawn at once; replies are matched to requests by id.
+class HelperClient {
+public:
+    HelperClient(boost::asio::any_io_executor ex, UniqueFd socket);
+
+    // Reads replies until the helper closes the socket or close() is called.
+    reactor::Task<void> run();
+
+    // Asks the helper for a new container init. The stdout/stderr fds are
+    // passed to it; the caller still closes its copies. Throws rusty::Error
+    // when clone3 failed or the helper is gone. Not cancellable: once asked,
+    // the caller always learns the pid, so no container is ever orphaned.
+    reactor::Task<SpawnedInit> spawn(SpawnRequest request, int stdout_fd, int stderr_fd);
+
+    void close();
+
+private:
+    struct Pending {
+        explicit Pending(boost::asio::any_io_executor ex) : wakeup(ex) {}
+        boost::asio::steady_timer wakeup;  // cancelled when the reply is in
+        bool done = false;
+        SpawnReply reply;
+        SpawnedInit init;
+    };
+
+    void fail_all_pending();
+
+    boost::asio::posix::stream_descriptor socket_;
+    std::uint64_t next_id_ = 1;
+    std::unordered_map<std::uint64_t, Pending*> pending_;
+    bool closed_ = false;
+};
+
+}  // namespace rusty::lifecycle

@@ -1,0 +1,81 @@
+#include "lifecycle/messages.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+
+namespace rusty::lifecycle {
+
+using nlohmann::json;
+
+std::string describe(const SetupFailure& failure) {
+    std::string text(failure.what, strnlen(failure.what, sizeof failure.what));
+    if (failure.sys_errno != 0) {
+        text += ": ";
+        text += errno_text(failure.sys_errno);
+    }
+    return text;
+}
+
+// JSON keeps the wire format readable in strace and easy to extend; a spawn
+// request is a few hundred bytes, so its cost is noise beside clone3.
+std::string encode(const SpawnRequest& r) {
+    const ContainerSpec& s = r.spec;
+    json j = {
+        {"id", r.id},
+        {"name", s.name},
+        {"argv", s.argv},
+        {"env", s.env},
+        {"working_dir", s.working_dir},
+        {"user", s.user},
+        {"hostname", s.hostname},
+        {"network", s.network == NetworkMode::Host ? "host" : "none"},
+        {"lower", r.rootfs.lower.string()},
+        {"upper", r.rootfs.upper.string()},
+        {"work", r.rootfs.work.string()},
+        {"target", r.rootfs.target.string()},
+        {"read_only", r.rootfs.read_only},
+    };
+    return j.dump();
+}
+
+SpawnRequest decode_spawn_request(std::string_view bytes) {
+    try {
+        json j = json::parse(bytes);
+        SpawnRequest r;
+        r.id = j.at("id").get<std::uint64_t>();
+        ContainerSpec& s = r.spec;
+        s.name = j.at("name").get<std::string>();
+        s.argv = j.at("argv").get<std::vector<std::string>>();
+        s.env = j.at("env").get<std::vector<std::string>>();
+        s.working_dir = j.at("working_dir").get<std::string>();
+        s.user = j.at("user").get<std::string>();
+        s.hostname = j.at("hostname").get<std::string>();
+        s.network = j.at("network") == "host" ? NetworkMode::Host : NetworkMode::None;
+        r.rootfs.lower = j.at("lower").get<std::string>();
+        r.rootfs.upper = j.at("upper").get<std::string>();
+        r.rootfs.work = j.at("work").get<std::string>();
+        r.rootfs.target = j.at("target").get<std::string>();
+        r.rootfs.read_only = j.at("read_only").get<bool>();
+        s.read_only = r.rootfs.read_only;
+        return r;
+    } catch (const json::exception& e) {
+        throw Error(std::string("malformed spawn request: ") + e.what());
+    }
+}
+
+std::string encode(const SpawnReply& r) {
+    return json{{"id", r.id}, {"pid", r.pid}, {"error", r.error}, {"what", r.what}}.dump();
+}
+
+SpawnReply decode_spawn_reply(std::string_view bytes) {
+    try {
+        json j = json::parse(bytes);
+        return SpawnReply{j.at("id").get<std::uint64_t>(), j.at("pid").get<pid_t>(),
+                          j.at("error").get<int>(), j.at("what").get<std::string>()};
+    } catch (const json::exception& e) {
+        throw Error(std::string("malformed spawn reply: ") + e.what());
+    }
+}
+
+}  // namespace rusty::lifecycle

@@ -1,0 +1,60 @@
+// The messages exchanged by the three processes of a container start:
+//
+//   supervisor --SpawnRequest (+ stdout, stderr fds)--> helper
+//   helper     --SpawnReply   (+ pidfd, setup-error fd)--> supervisor
+//   container init --SetupFailure (on the setup-error pipe)--> supervisor
+//
+// The first two travel over a SOCK_SEQPACKET socketpair, one message each.
+// The last is written by the cloned child if any step before execve fails;
+// a successful execve closes the pipe (O_CLOEXEC), so EOF means "started".
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/spec.hpp"
+
+namespace rusty::lifecycle {
+
+// Where the container's root filesystem comes from and where it is mounted.
+struct RootfsPlan {
+    std::filesystem::path lower;   // image or user rootfs directory
+    std::filesystem::path upper;   // overlay upper dir; empty: no overlay
+    std::filesystem::path work;    // overlay work dir
+    std::filesystem::path target;  // mount point that becomes "/"
+    bool read_only = false;
+};
+
+struct SpawnRequest {
+    std::uint64_t id = 0;
+    ContainerSpec spec;
+    RootfsPlan rootfs;
+};
+
+struct SpawnReply {
+    std::uint64_t id = 0;
+    pid_t pid = -1;     // in the supervisor's pid namespace
+    int error = 0;      // errno of a failed clone3, 0 on success
+    std::string what;   // what failed, with error
+};
+
+// Fixed-size so that one write(2) below PIPE_BUF delivers it whole.
+struct SetupFailure {
+    std::int32_t sys_errno = 0;  // 0: not a system-call failure
+    char what[1020] = {};        // e.g. exec "/bin/nope", pivot_root("/x")
+};
+static_assert(sizeof(SetupFailure) <= 4096);
+
+// The message as shown to users: `exec "/bin/nope": No such file or directory`.
+std::string describe(const SetupFailure& failure);
+
+std::string encode(const SpawnRequest& request);
+SpawnRequest decode_spawn_request(std::string_view bytes);
+std::string encode(const SpawnReply& reply);
+SpawnReply decode_spawn_reply(std::string_view bytes);
+
+}  // namespace rusty::lifecycle
