@@ -120,7 +120,10 @@ void Fleet::Impl::kill_all() {
 
 reactor::Task<void> Fleet::Impl::handle_signals(reactor::SignalReader& reader) {
     try {
-        for (;;) {
+        // cancel() only reaches a wait in flight; a signal read in the same
+        // turn as the last exit would start a new wait nobody cancels, so
+        // the loop also checks that containers remain.
+        while (running_actors > 0) {
             signalfd_siginfo info = co_await reader.next();
             int sig = static_cast<int>(info.ssi_signo);
             switch (sig) {

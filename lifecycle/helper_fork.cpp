@@ -138,7 +138,9 @@ HelperClient::HelperClient(asio::any_io_executor ex, UniqueFd socket) : socket_(
 reactor::Task<void> HelperClient::run() {
     std::vector<std::byte> buffer(kMaxMessage);
     try {
-        for (;;) {
+        // closed_ as well as the cancel: a reply completed in the same turn as
+        // close() would otherwise start a receive nobody cancels.
+        while (!closed_) {
             sys::Received msg = co_await reactor::async_recv_with_fds(socket_, buffer, 2);
             if (msg.size == 0) break;
             SpawnReply reply = decode_spawn_reply(
