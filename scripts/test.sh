@@ -1,0 +1,15 @@
+#!/bin/sh
+# Installs the dependencies, builds, and runs every test (Catch2 under ctest)
+# plus the benchmarks in quick mode, so they never rot. Needs root: the tests
+# create real namespaces, mounts and cgroups.
+set -eu
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+./scripts/build.sh
+BUILD_DIR=${BUILD_DIR:-build}
+echo "--- benchmarks, quick mode (figures come from full runs, not from here)"
+"$BUILD_DIR"/rusty-bench-floor --quick
+"$BUILD_DIR"/rusty-bench-start --quick
+echo "--- tests"
+cd "$BUILD_DIR"
+ctest --output-on-failure --timeout 600
