@@ -3,6 +3,8 @@
 // floor go through the same code here, so their numbers compare directly.
 #pragma once
 
+#include <unistd.h>
+
 #include <stdlib.h>
 #include <sys/utsname.h>
 
@@ -160,5 +162,27 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+// Prints the table and, when asked, writes every sample as JSON.
+inline void publish(const std::string& benchmark, const std::string& title, const CommonOptions& options,
+                    nlohmann::json config, const std::vector<Sample>& samples) {
+    print_table(title, samples);
+    if (!options.json_path.empty()) write_json(options.json_path, report(benchmark, std::move(config), samples));
+}
+
+// The shared tail of each bench's main(): needs root, turns errors into exit 1.
+template <class Run>
+int run_as_root(const char* benchmark, Run&& run) {
+    if (::geteuid() != 0) {
+        std::fprintf(stderr, "%s: must run as root (it creates namespaces and mounts)\n", benchmark);
+        return 1;
+    }
+    try {
+        return run();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", benchmark, e.what());
+        return 1;
+    }
+}
 
 }  // namespace rusty::bench

@@ -148,13 +148,10 @@ int run(const Config& cfg) {
         if (i >= cfg.common.warmup) samples.push_back(s);
     }
 
-    bench::print_table("floor: clone3 + bind + /proc + pivot_root + exec /bin/true, network " + cfg.common.network,
-                       samples);
-    if (!cfg.common.json_path.empty()) {
-        nlohmann::json config = cfg.common.to_json();
-        config["rootfs"] = plan.rootfs;
-        bench::write_json(cfg.common.json_path, bench::report("rusty-bench-floor", std::move(config), samples));
-    }
+    nlohmann::json config = cfg.common.to_json();
+    config["rootfs"] = plan.rootfs;
+    std::string title = "floor: clone3 + bind + /proc + pivot_root + exec /bin/true, network " + cfg.common.network;
+    bench::publish("rusty-bench-floor", title, cfg.common, std::move(config), samples);
     return 0;
 }
 
@@ -169,14 +166,5 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     cfg.common.finish();
 
-    if (::geteuid() != 0) {
-        std::fprintf(stderr, "rusty-bench-floor: must run as root (it creates namespaces and mounts)\n");
-        return 1;
-    }
-    try {
-        return run(cfg);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "rusty-bench-floor: %s\n", e.what());
-        return 1;
-    }
+    return bench::run_as_root("rusty-bench-floor", [&] { return run(cfg); });
 }

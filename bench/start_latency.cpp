@@ -163,12 +163,9 @@ int run(const Config& cfg) {
     }
     std::string title = std::string("rusty: /bin/true in busybox, network ") + cfg.common.network + ", " +
                         (cfg.read_only ? "read-only bind" : "overlay");
-    bench::print_table(title, samples);
-    if (!cfg.common.json_path.empty()) {
-        nlohmann::json config = cfg.common.to_json();
-        config["rootfs"] = cfg.read_only ? "read-only bind" : "overlay";
-        bench::write_json(cfg.common.json_path, bench::report("rusty-bench-start", std::move(config), samples));
-    }
+    nlohmann::json config = cfg.common.to_json();
+    config["rootfs"] = cfg.read_only ? "read-only bind" : "overlay";
+    bench::publish("rusty-bench-start", title, cfg.common, std::move(config), samples);
     return 0;
 }
 
@@ -184,14 +181,5 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     cfg.common.finish();
 
-    if (::geteuid() != 0) {
-        std::fprintf(stderr, "rusty-bench-start: must run as root (it creates namespaces and mounts)\n");
-        return 1;
-    }
-    try {
-        return run(cfg);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "rusty-bench-start: %s\n", e.what());
-        return 1;
-    }
+    return bench::run_as_root("rusty-bench-start", [&] { return run(cfg); });
 }
