@@ -122,9 +122,7 @@ reactor::Task<void> ContainerActor::run() {
         err.write.reset();
         pid_ = init.pid;
         watch_.emplace(ex_, std::move(init.pidfd));
-        co_await (pump_output(std::move(out.read), OutputStream::Stdout) &&
-                  pump_output(std::move(err.read), OutputStream::Stderr) &&
-                  supervise(std::move(init.setup_error)));
+        co_await supervise(std::move(init.setup_error), std::move(out.read), std::move(err.read));
     } catch (const std::exception& e) {
         failure_ = e.what();
         state_ = State::Failed;
@@ -136,8 +134,11 @@ reactor::Task<void> ContainerActor::run() {
 }
 
 // Waits for exec (or a setup failure), then for the exit. The output pumps
-// run beside it, so the exit is reported only once both pipes are drained.
-reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error) {
+// start only once Started is reported (the init writes nothing before exec,
+// and the pipes hold what the command writes meanwhile), so no output comes
+// before Started; they run beside the wait, so the exit is reported only once
+// both pipes are drained.
+reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out, UniqueFd err) {
     std::string failure = co_await read_setup_failure(std::move(setup_error));
     if (!failure.empty()) {
         exit_ = co_await watch_->wait_exit();
@@ -149,9 +150,12 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error) {
     write_state();
     emit(EventKind::Started);
     if (stop_requested_) stop(stop_signal_, stop_grace_);
-    exit_ = co_await watch_->wait_exit();
+    co_await (pump_output(std::move(out), OutputStream::Stdout) &&
+              pump_output(std::move(err), OutputStream::Stderr) && wait_for_exit());
     state_ = State::Exited;
 }
+
+reactor::Task<void> ContainerActor::wait_for_exit() { exit_ = co_await watch_->wait_exit(); }
 
 reactor::Task<std::string> ContainerActor::read_setup_failure(UniqueFd fd) {
     asio::posix::stream_descriptor pipe(ex_, fd.release());
@@ -167,6 +171,14 @@ reactor::Task<void> ContainerActor::pump_output(UniqueFd fd, OutputStream stream
     asio::posix::stream_descriptor pipe(ex_, fd.release());
     std::string pending;
     std::array<char, 64 * 1024> buf;
+    // A complete line, in pieces of at most kMaxLine however it was read.
+    auto forward = [&](std::string_view line) {
+        while (line.size() > kMaxLine) {
+            observer_.on_output(spec_.name, stream, line.substr(0, kMaxLine));
+            line.remove_prefix(kMaxLine);
+        }
+        observer_.on_output(spec_.name, stream, line);
+    };
     for (;;) {
         auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
         pending.append(buf.data(), n);
@@ -174,11 +186,14 @@ reactor::Task<void> ContainerActor::pump_output(UniqueFd fd, OutputStream stream
         for (;;) {
             std::size_t nl = pending.find('\n', start);
             if (nl == std::string::npos) break;
-            observer_.on_output(spec_.name, stream, std::string_view(pending).substr(start, nl - start));
+            forward(std::string_view(pending).substr(start, nl - start));
             start = nl + 1;
         }
         pending.erase(0, start);
-        while (pending.size() >= kMaxLine) {
+        // Cut an unfinished line only once it is longer than kMaxLine: a
+        // line of exactly kMaxLine then still arrives whole, not followed by
+        // an empty piece when its newline comes in the next read.
+        while (pending.size() > kMaxLine) {
             observer_.on_output(spec_.name, stream, std::string_view(pending).substr(0, kMaxLine));
             pending.erase(0, kMaxLine);
         }

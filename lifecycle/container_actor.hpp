@@ -54,7 +54,8 @@ public:
     bool succeeded() const;
 
 private:
-    reactor::Task<void> supervise(UniqueFd setup_error);
+    reactor::Task<void> supervise(UniqueFd setup_error, UniqueFd out, UniqueFd err);
+    reactor::Task<void> wait_for_exit();
     reactor::Task<void> pump_output(UniqueFd fd, OutputStream stream);
     reactor::Task<std::string> read_setup_failure(UniqueFd fd);
     void prepare_rootfs();
