@@ -129,8 +129,18 @@ void Init::setup_rootfs(ino_t parent_mount_ns) {
     const RootfsPlan& plan = req_.rootfs;
     target_ = plan.target.string();
     if (!plan.upper.empty()) {
-        std::string options = "lowerdir=" + plan.lower.string() + ",upperdir=" + plan.upper.string() +
-                              ",workdir=" + plan.work.string();
+        // overlayfs splits its options at ',' and lowerdir at ':'; a
+        // backslash escapes either (and itself) in a path.
+        auto escape = [](const std::string& path) {
+            std::string r;
+            for (char c : path) {
+                if (c == ',' || c == ':' || c == '\\') r += '\\';
+                r += c;
+            }
+            return r;
+        };
+        std::string options = "lowerdir=" + escape(plan.lower.string()) + ",upperdir=" +
+                              escape(plan.upper.string()) + ",workdir=" + escape(plan.work.string());
         if (::mount("overlay", target_.c_str(), "overlay", 0, options.c_str()) < 0)
             fail(errno, "mount(\"overlay\", \"%s\", \"%s\")", target_.c_str(), options.c_str());
     } else {
