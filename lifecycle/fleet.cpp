@@ -2,12 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <spdlog/spdlog.h>
@@ -58,23 +60,59 @@ struct Fleet::Impl {
 };
 
 void Fleet::Impl::lock_state_dir() {
-    std::error_code ec;
-    fs::create_directories(state_dir, ec);
-    if (ec) throw Error("create state directory \"" + state_dir.string() + "\": " + ec.message());
     fs::path lock_path = state_dir / "lock";
-    lock.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!lock) throw_sys("open(\"" + lock_path.string() + "\")");
-    if (::flock(lock.get(), LOCK_EX | LOCK_NB) < 0) {
-        if (errno == EWOULDBLOCK)
-            throw Error("fleet \"" + spec.name + "\" is already running (\"" + lock_path.string() +
-                        "\" is locked by another supervisor)");
-        throw_sys("flock(\"" + lock_path.string() + "\")");
+    // The supervisor that ends removes the lock file; one that opened it just
+    // before would hold a lock on a file no one else can find. So, having the
+    // lock, check that it is still the file at the path, and retry if not.
+    for (;;) {
+        // Inside the loop: an ending supervisor removes an empty state dir.
+        std::error_code ec;
+        fs::create_directories(state_dir, ec);
+        if (ec) throw Error("create state directory \"" + state_dir.string() + "\": " + ec.message());
+        lock.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        if (!lock) throw_sys("open(\"" + lock_path.string() + "\")");
+        if (::flock(lock.get(), LOCK_EX | LOCK_NB) < 0) {
+            if (errno == EWOULDBLOCK)
+                throw Error("fleet \"" + spec.name + "\" is already running (\"" + lock_path.string() +
+                            "\" is locked by another supervisor)");
+            throw_sys("flock(\"" + lock_path.string() + "\")");
+        }
+        struct stat held {}, named {};
+        if (::fstat(lock.get(), &held) < 0) throw_sys("fstat(\"" + lock_path.string() + "\")");
+        if (::stat(lock_path.c_str(), &named) == 0 && named.st_ino == held.st_ino && named.st_dev == held.st_dev)
+            return;
     }
 }
 
 void Fleet::Impl::prepare() {
     state_dir = options.state_dir.empty() ? options.state_root / spec.name : options.state_dir;
     fs::path image_dir = options.image_dir.empty() ? options.state_root / "images" : options.image_dir;
+    // Each container's directory is state_dir/<name>, removed and recreated
+    // on start and removed at the end: it must not be one of the fleet's own
+    // files, nor hold the images (a fleet named "images" with a container
+    // named "busybox" would delete the built-in image, shared by all fleets).
+    {
+        auto normal = [](const fs::path& p) {
+            std::error_code ec;
+            fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
+            if (ec) r = fs::absolute(p).lexically_normal();
+            return r.has_filename() ? r : r.parent_path();  // no trailing '/'
+        };
+        auto inside = [](const fs::path& a, const fs::path& b) {  // a == b or a below b
+            return std::mismatch(a.begin(), a.end(), b.begin(), b.end()).second == b.end();
+        };
+        const fs::path s = normal(state_dir), i = normal(image_dir);
+        bool overlap = inside(s, i);
+        for (const ContainerSpec& c : spec.containers) {
+            if (c.name == "lock" || c.name == "supervisor.json")
+                throw Error(c.name + ": the name \"" + c.name + "\" is reserved for the fleet's own state");
+            overlap = overlap || inside(i, s / c.name);
+        }
+        if (overlap)
+            throw Error("fleet \"" + spec.name + "\": its state directory \"" + state_dir.string() +
+                        "\" overlaps the image directory \"" + image_dir.string() +
+                        "\"; use another fleet name or state directory");
+    }
     image::ImageStore images(image_dir);
     for (const ContainerSpec& c : spec.containers) {
         if (c.image.empty()) {
