@@ -1,5 +1,7 @@
 // rusty-supervisor: parses the command line and prints; the library runs the fleet.
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -15,6 +17,11 @@ namespace {
 // 1 a container failed or exited non-zero, 2 bad usage or configuration.
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+
+// The longest --stop-timeout: a year, far inside what milliseconds and the
+// reactor's timers hold. Larger values (and nan, which every range check
+// lets through) would overflow the conversion to milliseconds.
+constexpr double kMaxStopTimeout = 365.0 * 24 * 3600;
 
 std::vector<std::string> names_of(const rusty::FleetSpec& spec) {
     std::vector<std::string> names;
@@ -52,6 +59,9 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
         if (!*check && config_path.empty()) throw CLI::RequiredError("--config");
+        if (!(stop_timeout >= 0 && stop_timeout <= kMaxStopTimeout))
+            throw CLI::ValidationError("--stop-timeout", "must be a number of seconds from 0 to " +
+                                                             std::to_string(static_cast<long>(kMaxStopTimeout)));
     } catch (const CLI::ParseError& e) {
         int rc = app.exit(e);
         return rc == 0 ? 0 : kExitUsage;
@@ -75,10 +85,16 @@ int main(int argc, char** argv) {
         return 0;
     }
 
+    // A reader that goes away (`rusty-supervisor ... | head`) must not end
+    // the supervisor by SIGPIPE halfway through a fleet, leaving its
+    // containers orphaned: writes fail with EPIPE instead and the printer
+    // drops them. Containers get default dispositions back before exec.
+    std::signal(SIGPIPE, SIG_IGN);
+
     rusty::FleetOptions options;
     options.state_root = root;
     options.state_dir = state_dir;
-    options.stop_grace = std::chrono::milliseconds(static_cast<long long>(stop_timeout * 1000));
+    options.stop_grace = std::chrono::milliseconds(std::llround(stop_timeout * 1000));
     auto format = log_format == "json" ? rusty::cli::LogFormat::Json : rusty::cli::LogFormat::Text;
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     rusty::cli::Printer printer(format, names_of(spec), stdout);
