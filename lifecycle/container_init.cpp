@@ -18,9 +18,8 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/syscalls.hpp"
@@ -280,23 +279,39 @@ void Init::enter_root() {
         fail(errno, "bring up loopback");
 }
 
+// The pieces of `text` between `sep`s, empty ones included: "a::b" gives
+// "a", "", "b"; "a:" gives "a", "".
+static std::vector<std::string_view> split(std::string_view text, char sep) {
+    std::vector<std::string_view> parts;
+    for (;;) {
+        std::size_t at = text.find(sep);
+        parts.push_back(text.substr(0, at));
+        if (at == std::string_view::npos) return parts;
+        text.remove_prefix(at + 1);
+    }
+}
+
 static bool all_digits(const std::string& s) {
     return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
 // Lines of a colon-separated database (/etc/passwd, /etc/group), read from
 // the container's own root, as runc does: the host's NSS has no say here.
+// Plain read(2) and splitting: iostreams cost a tenth of a millisecond here.
 static std::vector<std::vector<std::string>> read_colon_file(const char* path) {
     std::vector<std::vector<std::string>> rows;
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return rows;
+    std::string text;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0) text.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    for (std::string_view line : split(text, '\n')) {
         if (line.empty() || line[0] == '#') continue;
         std::vector<std::string> fields;
-        std::stringstream ss(line);
-        std::string field;
-        while (std::getline(ss, field, ':')) fields.push_back(field);
-        if (!line.empty() && line.back() == ':') fields.emplace_back();
+        for (std::string_view field : split(line, ':')) fields.emplace_back(field);
         rows.push_back(std::move(fields));
     }
     return rows;
@@ -351,11 +366,8 @@ void Init::resolve_user() {
     if (!user_name.empty()) {
         for (auto& row : groups) {
             if (row.size() < 4 || !all_digits(row[2])) continue;
-            std::stringstream members(row[3]);
-            std::string member;
-            while (std::getline(members, member, ',')) {
+            for (std::string_view member : split(row[3], ','))
                 if (member == user_name) groups_.push_back(static_cast<gid_t>(std::stoul(row[2])));
-            }
         }
     }
 }
@@ -424,10 +436,8 @@ void Init::exec() {
     }
     // execvpe's search, but in the container's PATH, not the supervisor's.
     int first_error = ENOENT;
-    std::stringstream dirs(path_var);
-    std::string dir;
-    while (std::getline(dirs, dir, ':')) {
-        std::string candidate = (dir.empty() ? "." : dir) + "/" + cmd;
+    for (std::string_view dir : split(path_var, ':')) {
+        std::string candidate = std::string(dir.empty() ? "." : dir) + "/" + cmd;
         ::execve(candidate.c_str(), argv.data(), envp.data());
         if (errno == EACCES) first_error = EACCES;
         else if (errno != ENOENT && errno != ENOTDIR) fail(errno, "exec \"%s\"", candidate.c_str());
@@ -446,11 +456,10 @@ void Init::run(const InitFds& fds, ino_t parent_mount_ns) {
     // Like docker, create a missing working directory (as root, 0755).
     if (wd != "/") {
         std::string partial;
-        std::stringstream parts(wd);
-        std::string part;
-        while (std::getline(parts, part, '/')) {
+        for (std::string_view part : split(wd, '/')) {
             if (part.empty()) continue;
-            partial += "/" + part;
+            partial += '/';
+            partial += part;
             ::mkdir(partial.c_str(), 0755);
         }
     }
