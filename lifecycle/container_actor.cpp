@@ -5,6 +5,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.hpp"
@@ -20,6 +21,8 @@ namespace {
 // A line longer than this is forwarded in pieces, so one container cannot
 // make the supervisor buffer without bound.
 constexpr std::size_t kMaxLine = 16 * 1024;
+
+constexpr const char* kDiedDuringSetup = "the container's init died during setup";
 
 std::string_view state_name(ContainerActor::State s) {
     switch (s) {
@@ -142,6 +145,10 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out
     std::string failure = co_await read_setup_failure(std::move(setup_error));
     if (!failure.empty()) {
         exit_ = co_await watch_->wait_exit();
+        if (failure == kDiedDuringSetup) {
+            failure += exit_->signal ? ": killed by " + sys::signal_name(exit_->signal)
+                                     : ": exit code " + std::to_string(exit_->exit_code);
+        }
         failure_ = std::move(failure);
         state_ = State::Failed;
         co_return;
@@ -157,14 +164,20 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out
 
 reactor::Task<void> ContainerActor::wait_for_exit() { exit_ = co_await watch_->wait_exit(); }
 
+// The setup-error pipe's story (see messages.hpp): "" when the command was
+// exec'd, else why not. An empty story ("init died") is told after the reap.
 reactor::Task<std::string> ContainerActor::read_setup_failure(UniqueFd fd) {
     asio::posix::stream_descriptor pipe(ex_, fd.release());
-    SetupFailure failure;
-    auto [ec, n] = co_await asio::async_read(pipe, asio::buffer(&failure, sizeof failure),
-                                             asio::as_tuple(asio::use_awaitable));
-    if (n == 0) co_return std::string();  // EOF: execve closed the pipe
-    if (n < sizeof failure) co_return "container init ended during setup (" + ec.message() + ")";
-    co_return describe(failure);
+    std::array<char, 1 + sizeof(SetupFailure)> buf;
+    auto [ec, n] = co_await asio::async_read(pipe, asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    if (n == 1 && buf[0] == kExecMarker) co_return std::string();
+    std::size_t offset = n == buf.size() ? 1 : 0;  // a failure after the marker: execve itself
+    if (n - offset == sizeof(SetupFailure)) {
+        SetupFailure failure;
+        std::memcpy(&failure, buf.data() + offset, sizeof failure);
+        co_return describe(failure);
+    }
+    co_return kDiedDuringSetup;
 }
 
 reactor::Task<void> ContainerActor::pump_output(UniqueFd fd, OutputStream stream) {

@@ -30,12 +30,18 @@ namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// Docker's default capability set: what a container may keep of root's.
+// Docker's default capability set, less CAP_MKNOD: Docker can grant it
+// because its devices cgroup denies opening new nodes; until our cgroup
+// work adds that allow-list, a container able to mknod could open the host's
+// disks.
 constexpr int kDefaultCapabilities[] = {
-    CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,     CAP_FSETID,           CAP_KILL,
-    CAP_SETGID, CAP_SETUID,       CAP_SETPCAP,    CAP_NET_BIND_SERVICE, CAP_NET_RAW,
-    CAP_SYS_CHROOT, CAP_MKNOD,    CAP_AUDIT_WRITE, CAP_SETFCAP,
+    CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,  CAP_FSETID,           CAP_KILL,
+    CAP_SETGID, CAP_SETUID,       CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_NET_RAW,
+    CAP_SYS_CHROOT, CAP_AUDIT_WRITE, CAP_SETFCAP,
 };
+
+// /etc/passwd and /etc/group larger than this are not believed.
+constexpr std::size_t kMaxDatabase = 4 << 20;
 
 // Kernel interfaces a container has no business reading or writing.
 constexpr const char* kMaskedPaths[] = {
@@ -62,6 +68,8 @@ public:
     [[noreturn]] void run(const InitFds& fds, ino_t parent_mount_ns);
 
 private:
+    [[noreturn]] void run_steps(const InitFds& fds, ino_t parent_mount_ns);
+
     // Reports the failed step to the supervisor and ends the child.
     [[noreturn]] __attribute__((format(printf, 3, 4))) void fail(int err, const char* fmt, ...) {
         SetupFailure failure;
@@ -86,6 +94,7 @@ private:
     void remount_read_only(const std::string& path);
     void enter_root();
     void resolve_user();
+    std::vector<std::vector<std::string>> read_colon_file(const char* path);
     void drop_privileges();
     void build_env();
     [[noreturn]] void exec();
@@ -140,11 +149,18 @@ void Init::setup_rootfs(ino_t parent_mount_ns) {
         };
         std::string options = "lowerdir=" + escape(plan.lower.string()) + ",upperdir=" +
                               escape(plan.upper.string()) + ",workdir=" + escape(plan.work.string());
-        if (::mount("overlay", target_.c_str(), "overlay", 0, options.c_str()) < 0)
+        // nodev: device nodes in an image must not open host devices.
+        if (::mount("overlay", target_.c_str(), "overlay", MS_NODEV, options.c_str()) < 0)
             fail(errno, "mount(\"overlay\", \"%s\", \"%s\")", target_.c_str(), options.c_str());
     } else {
         if (::mount(plan.lower.c_str(), target_.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
             fail(errno, "mount(\"%s\", \"%s\", MS_BIND)", plan.lower.c_str(), target_.c_str());
+        // Recursive, so mounts below a user's rootfs change too; before
+        // /proc, /dev and /sys are mounted, which keep their own flags.
+        mount_attr attr{};
+        attr.attr_set = MOUNT_ATTR_NODEV | (plan.read_only ? MOUNT_ATTR_RDONLY : 0);
+        if (::mount_setattr(AT_FDCWD, target_.c_str(), AT_RECURSIVE, &attr, sizeof attr) < 0)
+            fail(errno, "mount_setattr(\"%s\", %s)", target_.c_str(), plan.read_only ? "nodev,ro" : "nodev");
     }
     root_fd_ = ::open(target_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd_ < 0) fail(errno, "open(\"%s\")", target_.c_str());
@@ -153,12 +169,13 @@ void Init::setup_rootfs(ino_t parent_mount_ns) {
     setup_dev();
     mount_in_root("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, nullptr);
     harden_proc_and_sys();
-    if (plan.read_only) remount_read_only(target_);
 }
 
-// Opens `rel` as if the root filesystem were "/": symlinks in the image
-// cannot lead a mount outside it (openat2 RESOLVE_IN_ROOT). A missing
-// top-level mount point is created.
+// Opens the top-level mount point `rel` (/proc, /dev, /sys) of the root
+// filesystem, creating it when missing. It must be a real directory: a
+// symlink would move the mount elsewhere in the image, and every later step
+// that names paths below it (masks, device nodes) would then miss its mark
+// or land on the host. RESOLVE_IN_ROOT keeps even ".." inside the root.
 int Init::open_in_root(const char* rel) {
     const char* name = rel[0] == '/' ? rel + 1 : rel;
     if (!std::strchr(name, '/') && ::mkdirat(root_fd_, name, 0755) < 0 && errno != EEXIST) {
@@ -166,8 +183,9 @@ int Init::open_in_root(const char* rel) {
     }
     open_how how{};
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     int fd = static_cast<int>(::syscall(SYS_openat2, root_fd_, name, &how, sizeof how));
+    if (fd < 0 && errno == ELOOP) fail(0, "\"%s\" in the root filesystem is a symlink; refusing to mount on it", rel);
     if (fd < 0) fail(errno, "open(\"%s%s\") inside the root", target_.c_str(), rel);
     return fd;
 }
@@ -291,21 +309,37 @@ static std::vector<std::string_view> split(std::string_view text, char sep) {
     }
 }
 
-static bool all_digits(const std::string& s) {
-    return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+// A uid or gid: decimal, below (uid_t)-1, which the set*id calls read as
+// "leave unchanged" and which would leave the process root.
+static bool parse_id(std::string_view text, std::uint32_t& id) {
+    if (text.empty() || text.size() > 10 || text.find_first_not_of("0123456789") != std::string_view::npos)
+        return false;
+    std::uint64_t value = 0;
+    for (char c : text) value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    if (value >= 0xFFFFFFFFu) return false;
+    id = static_cast<std::uint32_t>(value);
+    return true;
 }
 
 // Lines of a colon-separated database (/etc/passwd, /etc/group), read from
 // the container's own root, as runc does: the host's NSS has no say here.
-// Plain read(2) and splitting: iostreams cost a tenth of a millisecond here.
-static std::vector<std::vector<std::string>> read_colon_file(const char* path) {
+// The image may be hostile: only a regular file of sane size is read (a FIFO
+// or /dev/zero in its place must not hang or swell the init). Plain read(2):
+// iostreams cost a tenth of a millisecond here.
+std::vector<std::vector<std::string>> Init::read_colon_file(const char* path) {
     std::vector<std::vector<std::string>> rows;
-    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    int fd = ::open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return rows;
+    struct stat st {};
+    if (::fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || static_cast<std::size_t>(st.st_size) > kMaxDatabase) {
+        ::close(fd);
+        fail(0, "%s in the root filesystem is not a regular file of at most 4 MiB", path);
+    }
     std::string text;
     char buf[4096];
     ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    while (text.size() <= kMaxDatabase &&
+           ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)))
         if (n > 0) text.append(buf, static_cast<std::size_t>(n));
     ::close(fd);
     for (std::string_view line : split(text, '\n')) {
@@ -324,35 +358,39 @@ void Init::resolve_user() {
         user_part = text.substr(0, colon);
         group_part = text.substr(colon + 1);
     }
+    std::uint32_t wanted_uid = 0;
+    bool numeric_user = user_part.empty() || parse_id(user_part, wanted_uid);
+    if (!numeric_user && user_part.find_first_not_of("0123456789") == std::string::npos)
+        fail(0, "user \"%s\": not a valid uid", user_part.c_str());
+
     std::string user_name;
     bool found = false;
     for (auto& row : read_colon_file("/etc/passwd")) {
-        if (row.size() < 7) continue;
-        bool match = all_digits(user_part) ? row[2] == user_part : row[0] == user_part;
-        if (user_part.empty()) match = row[2] == "0";
-        if (!match) continue;
+        std::uint32_t uid, gid;
+        if (row.size() < 7 || !parse_id(row[2], uid) || !parse_id(row[3], gid)) continue;
+        if (numeric_user ? uid != wanted_uid : row[0] != user_part) continue;
         user_name = row[0];
-        uid_ = static_cast<uid_t>(std::stoul(row[2]));
-        gid_ = static_cast<gid_t>(std::stoul(row[3]));
+        uid_ = uid;
+        gid_ = gid;
         home_ = row[5].empty() ? "/" : row[5];
         found = true;
         break;
     }
     if (!found) {
-        if (!user_part.empty() && !all_digits(user_part))
-            fail(0, "user \"%s\": no such user in the container's /etc/passwd", user_part.c_str());
-        uid_ = user_part.empty() ? 0 : static_cast<uid_t>(std::stoul(user_part));
-        gid_ = uid_ == 0 ? 0 : gid_;
+        if (!numeric_user) fail(0, "user \"%s\": no such user in the container's /etc/passwd", user_part.c_str());
+        uid_ = wanted_uid;  // an id without a passwd entry, as docker allows: gid 0
+        gid_ = 0;
     }
     auto groups = read_colon_file("/etc/group");
     if (!group_part.empty()) {
-        if (all_digits(group_part)) {
-            gid_ = static_cast<gid_t>(std::stoul(group_part));
+        std::uint32_t gid;
+        if (parse_id(group_part, gid)) {
+            gid_ = gid;
         } else {
             bool group_found = false;
             for (auto& row : groups) {
-                if (row.size() >= 3 && row[0] == group_part) {
-                    gid_ = static_cast<gid_t>(std::stoul(row[2]));
+                if (row.size() >= 3 && row[0] == group_part && parse_id(row[2], gid)) {
+                    gid_ = gid;
                     group_found = true;
                     break;
                 }
@@ -365,9 +403,10 @@ void Init::resolve_user() {
     groups_.clear();
     if (!user_name.empty()) {
         for (auto& row : groups) {
-            if (row.size() < 4 || !all_digits(row[2])) continue;
+            std::uint32_t gid;
+            if (row.size() < 4 || !parse_id(row[2], gid)) continue;
             for (std::string_view member : split(row[3], ','))
-                if (member == user_name) groups_.push_back(static_cast<gid_t>(std::stoul(row[2])));
+                if (member == user_name) groups_.push_back(gid);
         }
     }
 }
@@ -429,6 +468,7 @@ void Init::exec() {
     for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
     ::umask(022);
 
+    if (::write(error_fd_, &kExecMarker, 1) != 1) fail(errno, "write(setup-error pipe)");
     const std::string& cmd = req_.spec.argv.front();
     if (cmd.find('/') != std::string::npos) {
         ::execve(cmd.c_str(), argv.data(), envp.data());
@@ -446,6 +486,18 @@ void Init::exec() {
 }
 
 void Init::run(const InitFds& fds, ino_t parent_mount_ns) {
+    // The init is a copy of the helper: an exception must not unwind into
+    // the helper's loop and run it a second time inside the container.
+    try {
+        run_steps(fds, parent_mount_ns);
+    } catch (const std::exception& e) {
+        fail(0, "container setup: %s", e.what());
+    } catch (...) {
+        fail(0, "container setup: unknown error");
+    }
+}
+
+void Init::run_steps(const InitFds& fds, ino_t parent_mount_ns) {
     ::umask(0);
     setup_stdio(fds);
     setup_rootfs(parent_mount_ns);

@@ -5,8 +5,11 @@
 //   container init --SetupFailure (on the setup-error pipe)--> supervisor
 //
 // The first two travel over a SOCK_SEQPACKET socketpair, one message each.
-// The last is written by the cloned child if any step before execve fails;
-// a successful execve closes the pipe (O_CLOEXEC), so EOF means "started".
+// On the setup-error pipe the init writes kExecMarker just before execve,
+// and a SetupFailure if a step fails (before or after the marker). A
+// successful execve closes the pipe (O_CLOEXEC). So: marker then EOF means
+// started; a SetupFailure means failed with a reason; EOF with nothing means
+// the init died during setup (killed, or crashed).
 #pragma once
 
 #include <sys/types.h>
@@ -41,6 +44,8 @@ struct SpawnReply {
     int error = 0;      // errno of a failed clone3, 0 on success
     std::string what;   // what failed, with error
 };
+
+inline constexpr char kExecMarker = 'E';
 
 // Fixed-size so that one write(2) below PIPE_BUF delivers it whole.
 struct SetupFailure {

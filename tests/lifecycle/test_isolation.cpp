@@ -17,10 +17,11 @@ std::string ns_script() {
 }
 
 // Docker's default capability set, the one containers keep.
+// Docker's default set less CAP_MKNOD (no devices cgroup yet to make it safe).
 constexpr std::uint64_t kDockerCaps =
     (1ull << CAP_CHOWN) | (1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_FOWNER) | (1ull << CAP_FSETID) |
     (1ull << CAP_KILL) | (1ull << CAP_SETGID) | (1ull << CAP_SETUID) | (1ull << CAP_SETPCAP) |
-    (1ull << CAP_NET_BIND_SERVICE) | (1ull << CAP_NET_RAW) | (1ull << CAP_SYS_CHROOT) | (1ull << CAP_MKNOD) |
+    (1ull << CAP_NET_BIND_SERVICE) | (1ull << CAP_NET_RAW) | (1ull << CAP_SYS_CHROOT) |
     (1ull << CAP_AUDIT_WRITE) | (1ull << CAP_SETFCAP);
 
 // mountinfo: "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw"
@@ -117,7 +118,7 @@ TEST_CASE("network none has only loopback, up - network host shares the host's n
     CHECK(rec.value("host", "ns_net") == host_namespace("net"));
 }
 
-TEST_CASE("a container runs with no_new_privs and Docker's capability set", "[lifecycle]") {
+TEST_CASE("a container runs with no_new_privs and Docker's capability set less CAP_MKNOD", "[lifecycle]") {
     TempDir root;
     Recorder rec;
     // Read by the shell itself (pid 1) and by a child it runs.
