@@ -103,6 +103,9 @@ int main(int argc, char** argv) {
         rusty::FleetResult result = fleet.run();
         if (result.stop_signal) return 0;  // a stop that was asked for and done
         return result.all_succeeded ? 0 : kExitFailure;
+    } catch (const rusty::ConfigError& e) {  // options that do not fit this fleet
+        std::fprintf(stderr, "rusty-supervisor: %s\n", e.what());
+        return kExitUsage;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "rusty-supervisor: %s\n", e.what());
         return kExitFailure;

@@ -288,6 +288,10 @@ void check_container_name(const std::string& name, const std::string& pointer) {
         fail(pointer, "invalid container name " + json_quoted(name) +
                           ": use 1 to 63 letters, digits, '_', '.' and '-', starting with a "
                           "letter or digit");
+    // Each container's directory sits beside these in the fleet's state
+    // directory (see lifecycle/fleet.cpp).
+    if (name == "lock" || name == "supervisor.json")
+        fail(pointer, "the container name " + json_quoted(name) + " is reserved for the fleet's own state");
 }
 
 // ---- Container fields ------------------------------------------------------

@@ -129,6 +129,7 @@ reactor::Task<void> ContainerActor::run() {
     } catch (const std::exception& e) {
         failure_ = e.what();
         state_ = State::Failed;
+        kill_and_reap();
     }
     kill_timer_.cancel();
     write_state();
@@ -219,18 +220,47 @@ void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
     stop_requested_ = true;
     stop_signal_ = signal;
     stop_grace_ = grace;
-    if (state_ != State::Running || !watch_) return;  // run()/supervise() act on the flag
-    watch_->send_signal(signal);
-    kill_timer_.expires_after(grace);
+    // Not spawned yet: run() sees the flag. Spawned but not exec'd: the
+    // signal would mean nothing to the init, but the grace still runs, so a
+    // setup that hangs is killed; supervise() signals again once started.
+    if (!watch_ || exit_ || (state_ != State::Running && state_ != State::Starting)) return;
+    if (state_ == State::Running) {
+        try {
+            watch_->send_signal(signal);
+        } catch (const std::exception&) {
+            // Gone already, or not ours to signal: the exit wait ends either way.
+        }
+    }
+    arm_kill_timer();
+}
+
+void ContainerActor::arm_kill_timer() {
+    kill_timer_.expires_after(stop_grace_);
     kill_timer_.async_wait([this](boost::system::error_code ec) {
-        if (!ec && state_ == State::Running) watch_->send_signal(SIGKILL);
+        if (!ec && !exit_ && (state_ == State::Running || state_ == State::Starting)) kill();
     });
 }
 
 void ContainerActor::kill() {
     stop_requested_ = true;
     stop_grace_ = std::chrono::milliseconds(0);
-    if (watch_ && (state_ == State::Running || state_ == State::Starting)) watch_->send_signal(SIGKILL);
+    if (!watch_ || exit_ || (state_ != State::Running && state_ != State::Starting)) return;
+    try {
+        watch_->send_signal(SIGKILL);
+    } catch (const std::exception&) {
+    }
+}
+
+void ContainerActor::kill_and_reap() noexcept {
+    if (!watch_ || exit_ || watch_->fd() < 0) return;
+    try {
+        watch_->send_signal(SIGKILL);
+        sys::ExitStatus status;
+        sys::wait_pidfd(watch_->fd(), status, false);
+        exit_ = status;
+    } catch (const std::exception&) {
+        // Reaped elsewhere already (ECHILD): nothing left to do.
+    }
 }
 
 }  // namespace rusty::lifecycle

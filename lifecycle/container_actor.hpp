@@ -46,6 +46,10 @@ public:
     void stop(int signal, std::chrono::milliseconds grace);
     // SIGKILL now.
     void kill();
+    // Last resort when the reactor can no longer run this actor (an error
+    // escaped, or the fleet is torn down early): SIGKILL and a blocking reap,
+    // so no init outlives its fleet or stays a zombie. No-op once reaped.
+    void kill_and_reap() noexcept;
 
     const ContainerSpec& spec() const { return spec_; }
     State state() const { return state_; }
@@ -61,6 +65,7 @@ private:
     void prepare_rootfs();
     void write_state();
     void emit(EventKind kind, std::string error = {});
+    void arm_kill_timer();
 
     boost::asio::any_io_executor ex_;
     HelperClient& helper_;

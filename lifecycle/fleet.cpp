@@ -36,6 +36,7 @@ struct Fleet::Impl {
     void prepare();
     void lock_state_dir();
     reactor::Task<void> handle_signals(reactor::SignalReader& signals);
+    void handle_signal(int sig);
     void on_actor_done();
     void stop_all();
     void kill_all();
@@ -64,6 +65,16 @@ void Fleet::Impl::lock_state_dir() {
     // The supervisor that ends removes the lock file; one that opened it just
     // before would hold a lock on a file no one else can find. So, having the
     // lock, check that it is still the file at the path, and retry if not.
+    // Container directories in it are deleted and recreated at will: never
+    // adopt a directory holding someone else's files (--state-dir . in a
+    // project with a web/ folder and a container named web).
+    {
+        std::error_code ec;
+        if (fs::is_directory(state_dir, ec) && !fs::is_empty(state_dir, ec) && !fs::exists(lock_path, ec))
+            throw ConfigError("", "state directory \"" + state_dir.string() +
+                                      "\" is not empty and holds no fleet state (no \"lock\" file); "
+                                      "give an empty or new directory");
+    }
     for (;;) {
         // Inside the loop: an ending supervisor removes an empty state dir.
         std::error_code ec;
@@ -104,12 +115,13 @@ void Fleet::Impl::prepare() {
         const fs::path s = normal(state_dir), i = normal(image_dir);
         bool overlap = inside(s, i);
         for (const ContainerSpec& c : spec.containers) {
-            if (c.name == "lock" || c.name == "supervisor.json")
-                throw Error(c.name + ": the name \"" + c.name + "\" is reserved for the fleet's own state");
+            if (c.name == "lock" || c.name == "supervisor.json")  // parse_fleet refuses them too
+                throw ConfigError("/containers/" + c.name,
+                                  "the container name \"" + c.name + "\" is reserved for the fleet's own state");
             overlap = overlap || inside(i, s / c.name);
         }
         if (overlap)
-            throw Error("fleet \"" + spec.name + "\": its state directory \"" + state_dir.string() +
+            throw ConfigError("", "fleet \"" + spec.name + "\": its state directory \"" + state_dir.string() +
                         "\" overlaps the image directory \"" + image_dir.string() +
                         "\"; use another fleet name or state directory");
     }
@@ -163,29 +175,40 @@ reactor::Task<void> Fleet::Impl::handle_signals(reactor::SignalReader& reader) {
         // the loop also checks that containers remain.
         while (running_actors > 0) {
             signalfd_siginfo info = co_await reader.next();
-            int sig = static_cast<int>(info.ssi_signo);
-            switch (sig) {
-                case SIGINT:
-                case SIGTERM:
-                    if (!stopping) {
-                        stopping = true;
-                        stop_signal = sig;
-                        spdlog::info("{}: stopping the fleet (again to kill at once)", sys::signal_name(sig));
-                        stop_all();
-                    } else {
-                        spdlog::info("{}: killing the fleet", sys::signal_name(sig));
-                        kill_all();
-                    }
-                    break;
-                case SIGHUP:
-                    spdlog::info("SIGHUP: reload is not supported yet; ignored");
-                    break;
-                default:  // SIGCHLD: each container is reaped through its pidfd
-                    break;
-            }
+            handle_signal(static_cast<int>(info.ssi_signo));
         }
     } catch (const boost::system::system_error& e) {
-        if (e.code() != asio::error::operation_aborted) throw;
+        if (e.code() != asio::error::operation_aborted) {
+            // Without this loop SIGINT and SIGTERM stay blocked and unread:
+            // the fleet could no longer be stopped. Kill it rather.
+            spdlog::error("reading signals: {}; killing the fleet", e.what());
+            kill_all();
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("reading signals: {}; killing the fleet", e.what());
+        kill_all();
+    }
+}
+
+void Fleet::Impl::handle_signal(int sig) {
+    switch (sig) {
+        case SIGINT:
+        case SIGTERM:
+            if (!stopping) {
+                stopping = true;
+                stop_signal = sig;
+                spdlog::info("{}: stopping the fleet (again to kill at once)", sys::signal_name(sig));
+                stop_all();
+            } else {
+                spdlog::info("{}: killing the fleet", sys::signal_name(sig));
+                kill_all();
+            }
+            break;
+        case SIGHUP:
+            spdlog::info("SIGHUP: reload is not supported yet; ignored");
+            break;
+        default:  // SIGCHLD: each container is reaped through its pidfd
+            break;
     }
 }
 
@@ -207,6 +230,9 @@ Fleet::Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer)
 
 Fleet::~Fleet() {
     Impl& s = *impl_;
+    // run() returns only when every container has ended; this is for a
+    // fleet torn down otherwise (run() threw, or was never called).
+    for (auto& actor : s.actors) actor->kill_and_reap();
     s.actors.clear();
     s.helper_client.reset();
     s.io.reset();
@@ -253,6 +279,11 @@ FleetResult Fleet::run() {
     }
     s.io->run();
     s.signals = nullptr;
+    if (signals) {
+        // A SIGTERM that came after the last exit would, once the mask is
+        // restored, end the process before ~Fleet cleans up.
+        for (int sig : signals->take_pending()) spdlog::info("{} after the fleet ended: ignored", sys::signal_name(sig));
+    }
 
     FleetResult result;
     result.stop_signal = s.stop_signal;

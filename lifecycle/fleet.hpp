@@ -39,7 +39,9 @@ struct FleetResult {
 
 class Fleet {
 public:
-    // Throws rusty::Error (nothing started yet) if the fleet cannot run.
+    // Throws (nothing started yet) if the fleet cannot run: rusty::ConfigError
+    // when the options do not fit it (state directory not its own, or
+    // overlapping the images), rusty::Error for everything else.
     Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer);
     ~Fleet();
     Fleet(const Fleet&) = delete;

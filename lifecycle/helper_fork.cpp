@@ -60,7 +60,13 @@ void serve_one(int sock, std::string_view bytes, std::vector<UniqueFd>& fds, ino
     UniqueFd owned_pidfd(pidfd);
     setup_error.write.reset();
     int out[] = {owned_pidfd.get(), setup_error.read.get()};
-    reply(sock, {request.id, pid, 0, ""}, out);
+    try {
+        reply(sock, {request.id, pid, 0, ""}, out);
+    } catch (...) {
+        // The supervisor will never learn this pid: do not leave it running.
+        sys::raw_pidfd_send_signal(owned_pidfd.get(), SIGKILL);
+        throw;
+    }
 }
 
 [[noreturn]] void helper_main(int sock, pid_t supervisor) {
@@ -166,12 +172,16 @@ reactor::Task<void> HelperClient::run() {
             fail_all_pending();
             throw;
         }
+    } catch (...) {
+        // A malformed or truncated reply: spawns waiting on it must not wait
+        // forever, and the fleet must still be able to stop.
+        fail_all_pending();
+        throw;
     }
+    // The socket stays open until the client is destroyed, after the reactor
+    // has stopped: a spawn() may still wait to write on it, and Asio's
+    // io_uring backend misroutes a wait whose descriptor is closed under it.
     fail_all_pending();
-    // Closed only here, once no receive is in flight: Asio's io_uring backend
-    // misroutes a wait whose descriptor is closed under it.
-    boost::system::error_code ignored;
-    socket_.close(ignored);
 }
 
 void HelperClient::fail_all_pending() {
@@ -186,6 +196,9 @@ reactor::Task<SpawnedInit> HelperClient::spawn(SpawnRequest request, int stdout_
     pending.wakeup.expires_at(asio::steady_timer::time_point::max());
     request.id = next_id_++;
     std::string bytes = encode(request);
+    if (bytes.size() > kMaxMessage)
+        throw Error("spawn request of " + std::to_string(bytes.size()) + " bytes is over the " +
+                    std::to_string(kMaxMessage / 1024) + " KiB limit; shorten the command or environment");
     int fds[] = {stdout_fd, stderr_fd};
     for (;;) {
         try {
@@ -195,6 +208,7 @@ reactor::Task<SpawnedInit> HelperClient::spawn(SpawnRequest request, int stdout_
             if (e.sys_errno() != EAGAIN) throw e.context("send spawn request to the helper");
         }
         co_await socket_.async_wait(asio::posix::stream_descriptor::wait_write, asio::use_awaitable);
+        if (closed_) throw Error("the helper process is gone");
     }
     pending_.emplace(request.id, &pending);
     // The wait ends when run() cancels the timer: with a reply, or because
@@ -208,7 +222,7 @@ reactor::Task<SpawnedInit> HelperClient::spawn(SpawnRequest request, int stdout_
 void HelperClient::close() {
     closed_ = true;
     boost::system::error_code ignored;
-    socket_.cancel(ignored);  // run() ends and closes the socket
+    socket_.cancel(ignored);  // run() ends; the destructor closes the socket
 }
 
 }  // namespace rusty::lifecycle

@@ -65,6 +65,15 @@ SignalReader::~SignalReader() {
 
 Task<signalfd_siginfo> SignalReader::next() { return read_next(signalfd_); }
 
+std::vector<int> SignalReader::take_pending() {
+    std::vector<int> signals;
+    signalfd_siginfo info{};
+    // The signalfd is non-blocking: the loop ends at EAGAIN.
+    while (::read(signalfd_->native_handle(), &info, sizeof info) == static_cast<ssize_t>(sizeof info))
+        signals.push_back(static_cast<int>(info.ssi_signo));
+    return signals;
+}
+
 void SignalReader::cancel() {
     boost::system::error_code ignored;
     signalfd_->cancel(ignored);

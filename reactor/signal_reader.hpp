@@ -10,6 +10,8 @@
 // launcher must reset the mask in the child before exec.
 #pragma once
 
+#include <vector>
+
 #include <signal.h>
 #include <sys/signalfd.h>
 
@@ -37,6 +39,11 @@ public:
 
     // The next signal; cancellable, and a cancelled next() consumes no signal.
     Task<signalfd_siginfo> next();
+    // Reads, without waiting, every signal pending now, and returns their
+    // numbers: call before destruction when a late SIGTERM must not end the
+    // process once the mask is restored.
+    std::vector<int> take_pending();
+
     // Cancels a pending next(): it throws operation_aborted.
     void cancel();
 

@@ -1,6 +1,7 @@
 // The supervisor binary refuses bad input before starting anything: exit
 // status 2, the JSON pointer and the problem on stderr, no "started" line, no
 // state directory. And `check` validates without starting.
+#include <fstream>
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -192,4 +193,22 @@ TEST_CASE("help and version: exit 0, nothing started", "[cli]") {
         CHECK_THAT(r.out, Catch::StartsWith("rusty-supervisor "));
     }
     CHECK_FALSE(fs::exists(scratch.root()));
+}
+
+TEST_CASE("a --state-dir holding someone else's files is refused with exit 2 and left alone", "[cli]") {
+    Scratch scratch;
+    // A project folder with a web/ directory, and a container named web:
+    // adopting the folder would delete web/ on the container's start.
+    const fs::path project = scratch.root() / "project";
+    fs::create_directories(project / "web");
+    { std::ofstream(project / "web" / "index.html") << "precious\n"; }
+    const fs::path file =
+        scratch.write("f.json", fleet("proj", R"({"web": {"image": "busybox", "command": ["true"]}})"));
+    const RunResult r = run_supervisor(scratch.args(file, {"--state-dir", project.string()}));
+    INFO(r.describe());
+    REQUIRE_FALSE(r.timed_out);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("is not empty and holds no fleet state"));
+    CHECK(r.out.empty());
+    CHECK(fs::exists(project / "web" / "index.html"));
 }

@@ -299,6 +299,12 @@ TEST_CASE("container names", "[config]") {
         CHECK_FAILS(R"({"containers": {"~a": {}}})", "/containers/~0a",
                     "invalid container name \"~a\"" + rule);
     }
+    SECTION("names the fleet's state directory uses for itself") {
+        CHECK_FAILS(R"({"containers": {"lock": {"image": "busybox", "command": "x"}}})", "/containers/lock",
+                    "the container name \"lock\" is reserved for the fleet's own state");
+        CHECK_FAILS(R"({"containers": {"supervisor.json": {}}})", "/containers/supervisor.json",
+                    "the container name \"supervisor.json\" is reserved for the fleet's own state");
+    }
     SECTION("leading dot, empty, too long") {
         CHECK(failure_of(R"({"containers": {"..": {}}})").pointer == "/containers/..");
         CHECK(failure_of(R"({"containers": {"": {}}})").pointer == "/containers/");

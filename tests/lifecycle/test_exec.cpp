@@ -289,5 +289,20 @@ TEST_CASE("user: supplementary groups and names come from the rootfs's own /etc 
     CHECK(rec.value("uid", "ids") == "1001:1002 groups=1002 10 50 home=/home/bob");
 }
 
+
+TEST_CASE("a spawn request too large for the helper fails only its own container", "[lifecycle]") {
+    TempDir root;
+    Recorder rec;
+    Json containers;
+    containers["huge"] = sh("echo never");
+    containers["huge"]["environment"] = Json{{"BIG", std::string(70 * 1024, 'x')}};
+    containers["fine"] = sh("echo fine");
+    run_fleet(fleet_json("huge", containers), root.path(), rec);
+    CHECK_THAT(rec.only("huge", EventKind::Failed).error, Catch::Contains("over the 64 KiB limit"));
+    // The helper survived: its neighbour still started.
+    rec.only("fine", EventKind::Started);
+    CHECK(rec.out("fine") == std::vector<std::string>{"fine"});
+}
+
 }  // namespace
 }  // namespace rusty::test
