@@ -317,26 +317,6 @@ RunResult run_supervisor(std::vector<std::string> args, std::chrono::millisecond
 
 // ---- Scratch --------------------------------------------------------------------
 
-Scratch::Scratch() {
-    char pattern[] = "/tmp/rusty-test-cli-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) FAIL("mkdtemp: " << std::strerror(errno));
-    path_ = pattern;
-}
-
-Scratch::~Scratch() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-}
-
-fs::path Scratch::write(std::string_view name, std::string_view text) const {
-    fs::path file = path_ / name;
-    std::ofstream out(file);
-    out << text;
-    out.close();
-    if (!out) FAIL("cannot write " << file);
-    return file;
-}
-
 std::vector<std::string> Scratch::args(const fs::path& config, std::initializer_list<std::string> extra) const {
     std::vector<std::string> a = {"--root", root().string(), "--config", config.string()};
     a.insert(a.end(), extra.begin(), extra.end());
@@ -382,6 +362,16 @@ std::string ContainerWatch::survivors() const {
         if (state != "gone") s += std::to_string(e.pid) + ": " + state + "\n";
     }
     return s.empty() ? "(none)" : s;
+}
+
+pid_t watch_started(Supervisor& sup, ContainerWatch& containers, std::string_view container,
+                    std::string_view ready_line) {
+    REQUIRE_OUTPUT(sup, sup.wait_for_stdout(ready_line));
+    const auto started = events(json_lines(sup.out()), "started", container);
+    REQUIRE(started.size() == 1);
+    const pid_t pid = started[0]["pid"].get<pid_t>();
+    REQUIRE(containers.add(pid));
+    return pid;
 }
 
 // ---- output parsing ----------------------------------------------------------------

@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/temp_dir.hpp"
+
 // REQUIRE for a wait on a running Supervisor: on failure, shows what it has
 // printed so far.
 #define REQUIRE_OUTPUT(sup, ...)                                                               \
@@ -107,27 +109,19 @@ RunResult run_supervisor(std::vector<std::string> args,
                          std::chrono::milliseconds timeout = kRunTimeout);
 
 // A directory under /tmp holding the fleet files and the --root of a test,
-// removed with everything in it at scope exit. Declare it before any
-// Supervisor, so that a still-running supervisor is killed first.
-class Scratch {
+// removed with everything in it at scope exit (write() puts a file in it).
+// Declare it before any Supervisor, so that a still-running supervisor is
+// killed first.
+class Scratch : public rusty::test::TempDir {
 public:
-    Scratch();
-    ~Scratch();
-    Scratch(const Scratch&) = delete;
-    Scratch& operator=(const Scratch&) = delete;
+    Scratch() : TempDir("cli") {}
 
-    const std::filesystem::path& path() const { return path_; }
     // The --root given to every run: path()/root, not created here.
-    std::filesystem::path root() const { return path_ / "root"; }
-    // Writes `text` to path()/name and returns the full path.
-    std::filesystem::path write(std::string_view name, std::string_view text) const;
+    std::filesystem::path root() const { return path() / "root"; }
 
     // The common arguments: --root root() --config <file>.
     std::vector<std::string> args(const std::filesystem::path& config,
                                   std::initializer_list<std::string> extra = {}) const;
-
-private:
-    std::filesystem::path path_;
 };
 
 // pidfds on the containers a test saw started, so that it can check that
@@ -155,6 +149,12 @@ private:
     };
     std::vector<Entry> entries_;
 };
+
+// Waits for `ready_line` on the supervisor's stdout, then for the JSON
+// "started" event of `container` in it (there must be exactly one), and
+// watches its pid, which it returns. Fails the test otherwise.
+pid_t watch_started(Supervisor& sup, ContainerWatch& containers, std::string_view container,
+                    std::string_view ready_line);
 
 // Splits `text` into lines; a last line without its newline is dropped.
 std::vector<std::string> complete_lines(const std::string& text);

@@ -182,11 +182,7 @@ TEST_CASE("json output: a container killed by a signal", "[cli]") {
         "fleet.json", fleet("killed", R"({"victim": {"image": "busybox", "command": ["sleep", "100"]}})"));
     ContainerWatch containers;
     Supervisor sup(scratch.args(file, {"--log-format", "json"}));
-    REQUIRE_OUTPUT(sup, sup.wait_for_stdout("\"event\":\"started\""));
-    const auto started = events(json_lines(sup.out()), "started", "victim");
-    REQUIRE(started.size() == 1);
-    const pid_t pid = started[0]["pid"].get<pid_t>();
-    REQUIRE(containers.add(pid));
+    const pid_t pid = watch_started(sup, containers, "victim", "\"event\":\"started\"");
     // SIGKILL from outside the container's pid namespace ends even its pid 1.
     REQUIRE(::kill(pid, SIGKILL) == 0);
 

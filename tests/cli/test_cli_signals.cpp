@@ -25,7 +25,7 @@ const char* const kSleepers = R"({
 })";
 
 // Waits for both sleepers' started events and watches their pids.
-void watch_started(Supervisor& sup, ContainerWatch& containers, std::vector<pid_t>* pids = nullptr) {
+void watch_sleepers(Supervisor& sup, ContainerWatch& containers, std::vector<pid_t>* pids = nullptr) {
     REQUIRE_OUTPUT(sup, sup.wait_for_stdout("\"event\":\"started\"", 2));
     const auto started = events(json_lines(sup.out()), "started");
     REQUIRE(started.size() == 2);
@@ -46,7 +46,7 @@ TEST_CASE("SIGTERM stops every container and exits 0", "[cli]") {
     ContainerWatch containers;
     Supervisor sup(scratch.args(file, {"--log-format", "json", "--stop-timeout", "0.2"}));
     std::vector<pid_t> pids;
-    watch_started(sup, containers, &pids);
+    watch_sleepers(sup, containers, &pids);
 
     const auto t0 = Clock::now();
     sup.send_signal(SIGTERM);
@@ -80,10 +80,7 @@ TEST_CASE("SIGTERM: a container that handles it exits on its own, without waitin
             "command": ["sh", "-c", "trap 'echo bye; exit 0' TERM; echo ready; while :; do sleep 0.05; done"]}})"));
     ContainerWatch containers;
     Supervisor sup(scratch.args(file, {"--log-format", "json", "--stop-timeout", "30"}));
-    REQUIRE_OUTPUT(sup, sup.wait_for_stdout("\"line\":\"ready\""));
-    const auto started = events(json_lines(sup.out()), "started", "polite");
-    REQUIRE(started.size() == 1);
-    REQUIRE(containers.add(started[0]["pid"].get<pid_t>()));
+    watch_started(sup, containers, "polite", "\"line\":\"ready\"");
 
     const auto t0 = Clock::now();
     sup.send_signal(SIGTERM);
@@ -108,7 +105,7 @@ TEST_CASE("SIGINT twice kills at once", "[cli]") {
     // --debug: the supervisor says when it has read the first SIGINT, so the
     // second is not sent while the first is still pending (the two would merge).
     Supervisor sup(scratch.args(file, {"--log-format", "json", "--stop-timeout", "30", "--debug"}));
-    watch_started(sup, containers);
+    watch_sleepers(sup, containers);
 
     const auto t0 = Clock::now();
     sup.send_signal(SIGINT);
@@ -167,7 +164,7 @@ TEST_CASE("a second supervisor on the same fleet is refused, the first carries o
     ContainerWatch containers;
     Supervisor first(scratch.args(file, {"--log-format", "json", "--stop-timeout", "0.2"}));
     std::vector<pid_t> pids;
-    watch_started(first, containers, &pids);
+    watch_sleepers(first, containers, &pids);
 
     const fs::path info_file = scratch.root() / "sleepers" / "supervisor.json";
     auto recorded_pid = [&] {
@@ -217,7 +214,7 @@ TEST_CASE("the same fleet name under another --root runs side by side", "[cli]")
     const fs::path file = scratch.write("fleet.json", fleet("sleepers", kSleepers));
     ContainerWatch containers;
     Supervisor first(scratch.args(file, {"--log-format", "json", "--stop-timeout", "0.2"}));
-    watch_started(first, containers);
+    watch_sleepers(first, containers);
 
     const fs::path quick = scratch.write(
         "quick.json", fleet("sleepers", R"({"q": {"image": "busybox", "command": "true"}})"));
@@ -240,7 +237,7 @@ TEST_CASE("a closed stdout does not kill the supervisor and orphan its container
     const fs::path file = scratch.write("fleet.json", fleet("sleepers", kSleepers));
     ContainerWatch containers;
     Supervisor sup(scratch.args(file, {"--log-format", "json", "--stop-timeout", "0.2"}));
-    watch_started(sup, containers);
+    watch_sleepers(sup, containers);
     // As with `rusty-supervisor ... | head -2`: the reader is gone.
     sup.close_stdout();
 
@@ -265,10 +262,7 @@ TEST_CASE("a closed stdout while a container writes", "[cli]") {
             "command": ["sh", "-c", "echo ready; while :; do echo more; sleep 0.01; done"]}})"));
     ContainerWatch containers;
     Supervisor sup(scratch.args(file, {"--log-format", "json", "--stop-timeout", "0.2"}));
-    REQUIRE_OUTPUT(sup, sup.wait_for_stdout("\"line\":\"ready\""));
-    const auto started = events(json_lines(sup.out()), "started", "chatty");
-    REQUIRE(started.size() == 1);
-    REQUIRE(containers.add(started[0]["pid"].get<pid_t>()));
+    watch_started(sup, containers, "chatty", "\"line\":\"ready\"");
     sup.close_stdout();
     // Give it output to fail on: wait for a few lines' worth of time through
     // the pidfd of the container, which must not end.
@@ -290,7 +284,7 @@ TEST_CASE("SIGHUP is read and ignored", "[cli]") {
     const fs::path file = scratch.write("fleet.json", fleet("sleepers", kSleepers));
     ContainerWatch containers;
     Supervisor sup(scratch.args(file, {"--log-format", "json", "--stop-timeout", "0.2", "--debug"}));
-    watch_started(sup, containers);
+    watch_sleepers(sup, containers);
     sup.send_signal(SIGHUP);
     REQUIRE_OUTPUT(sup, sup.wait_for_stderr("SIGHUP"));
     CHECK(sup.running());
@@ -308,7 +302,7 @@ TEST_CASE("a stop timeout of 0 kills at the first SIGTERM", "[cli]") {
     const fs::path file = scratch.write("fleet.json", fleet("sleepers", kSleepers));
     ContainerWatch containers;
     Supervisor sup(scratch.args(file, {"--log-format", "json", "--stop-timeout", "0"}));
-    watch_started(sup, containers);
+    watch_sleepers(sup, containers);
     const auto t0 = Clock::now();
     sup.send_signal(SIGTERM);
     const RunResult r = sup.wait();
@@ -384,7 +378,7 @@ TEST_CASE("after a supervisor was killed, the fleet can run again", "[cli]") {
     {
         ContainerWatch containers;
         Supervisor crashed(scratch.args(file, {"--log-format", "json"}));
-        watch_started(crashed, containers);
+        watch_sleepers(crashed, containers);
         crashed.send_signal(SIGKILL);
         const RunResult r = crashed.wait();
         CHECK(r.term_signal == SIGKILL);
@@ -407,7 +401,7 @@ TEST_CASE("the state-dir option: used instead of ROOT/<name>, locked, removed at
     ContainerWatch containers;
     Supervisor first({"--root", scratch.root().string(), "--state-dir", state.string(), "--config", file.string(),
                       "--log-format", "json", "--stop-timeout", "0.2"});
-    watch_started(first, containers);
+    watch_sleepers(first, containers);
     CHECK(fs::exists(state / "supervisor.json"));
     CHECK(fs::is_directory(state / "one"));
     CHECK_FALSE(fs::exists(scratch.root() / "sleepers"));

@@ -18,45 +18,17 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/suggest.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using rusty::ConfigError;
 using rusty::FleetSpec;
 using rusty::NetworkMode;
 using rusty::parse_fleet;
+using rusty::test::TempDir;
 using Strings = std::vector<std::string>;
 
 namespace {
-
-// A directory under /tmp, removed with everything in it at scope exit.
-class TempDir {
-public:
-    TempDir() {
-        char pattern[] = "/tmp/rusty-test-config-XXXXXX";
-        if (::mkdtemp(pattern) == nullptr) FAIL("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const fs::path& path() const { return path_; }
-
-    fs::path make_dir(const fs::path& relative) const {
-        fs::create_directories(path_ / relative);
-        return path_ / relative;
-    }
-    fs::path write(const fs::path& relative, std::string_view text) const {
-        std::ofstream(path_ / relative) << text;
-        return path_ / relative;
-    }
-
-private:
-    fs::path path_;
-};
 
 // Sets or unsets an environment variable for the scope, then restores it.
 class ScopedEnv {

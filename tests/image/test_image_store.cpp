@@ -22,28 +22,13 @@
 #include "core/fd.hpp"
 #include "core/syscalls.hpp"
 #include "image/image_store.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using rusty::image::ImageStore;
+using rusty::test::TempDir;
 
 namespace {
-
-class TempDir {
-public:
-    TempDir() {
-        char pattern[] = "/tmp/rusty-test-image-XXXXXX";
-        if (::mkdtemp(pattern) == nullptr) FAIL("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 // A forked child running `body`; killed and reaped by the destructor unless
 // the test has waited for it.

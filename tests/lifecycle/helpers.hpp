@@ -39,32 +39,13 @@
 #include "core/syscalls.hpp"
 #include "lifecycle/events.hpp"
 #include "lifecycle/fleet.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace rusty::test {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Json = nlohmann::ordered_json;
-
-// A directory under /tmp, removed with everything in it at scope exit.
-class TempDir {
-public:
-    TempDir() {
-        char pattern[] = "/tmp/rusty-test-lifecycle-XXXXXX";
-        if (::mkdtemp(pattern) == nullptr) FAIL("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 // One container's output, as the observer received it: each call to
 // on_output is one entry (a line, or a piece of a long line).
@@ -290,6 +271,16 @@ inline RunResult run_fleet(const std::string& json, const fs::path& state_root, 
     INFO(recorder.dump());
     CHECK_FALSE(r.watchdog_fired);
     return r;
+}
+
+// Builds the busybox image under `state_root` as a first run does, by
+// running a one-container fleet there; returns the image's directory.
+inline fs::path warm_busybox_image(const fs::path& state_root) {
+    Recorder warm;
+    Json one;
+    one["warm"] = Json{{"image", "busybox"}, {"command", Json::array({"true"})}};
+    run_fleet(fleet_json("warm", one), state_root, warm);
+    return state_root / "images" / "busybox";
 }
 
 // readlink of one of this process's namespaces: "net:[4026531840]".

@@ -19,12 +19,7 @@ std::string pending_signals() {
 TEST_CASE("200 containers: every one starts and exits, and nothing is left behind", "[lifecycle]") {
     TempDir root;
     // Built before the baselines: the image stays, as it should.
-    {
-        Recorder warmup;
-        Json one;
-        one["warm"] = Json{{"image", "busybox"}, {"command", Json::array({"true"})}};
-        run_fleet(fleet_json("warmup", one), root.path(), warmup);
-    }
+    warm_busybox_image(root.path());
     const std::size_t fds_before = open_fd_count();
     const std::size_t mounts_before = line_count("/proc/self/mountinfo");
     REQUIRE(child_pids().empty());
@@ -473,13 +468,7 @@ TEST_CASE("a dead helper fails every container instead of hanging", "[lifecycle]
 
 TEST_CASE("a fleet named \"images\" cannot delete the shared busybox image", "[lifecycle]") {
     TempDir root;
-    const fs::path image = root.path() / "images" / "busybox";
-    {
-        Recorder warm;
-        Json one;
-        one["warm"] = Json{{"image", "busybox"}, {"command", Json::array({"true"})}};
-        run_fleet(fleet_json("warm", one), root.path(), warm);
-    }
+    const fs::path image = warm_busybox_image(root.path());
     REQUIRE(fs::is_symlink(image / "bin/sh"));
     Recorder rec;
     Json containers;

@@ -104,13 +104,7 @@ TEST_CASE("a state root whose path holds a comma, a colon or a backslash still g
 TEST_CASE("rootfs containers use the directory itself - read_only binds it read-only", "[lifecycle]") {
     TempDir root;
     // A root filesystem of the user's: a copy of the busybox image.
-    const fs::path image = root.path() / "images" / "busybox";
-    {
-        Recorder warm;
-        Json one;
-        one["warm"] = Json{{"image", "busybox"}, {"command", Json::array({"true"})}};
-        run_fleet(fleet_json("warm", one), root.path(), warm);
-    }
+    const fs::path image = warm_busybox_image(root.path());
     const fs::path mine = root.path() / "my-rootfs";
     fs::copy(image, mine, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
     Recorder rec;

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/fd.hpp"
@@ -115,6 +116,17 @@ inline void wait_for_eof(int fd) {
     char byte;
     while (::read(fd, &byte, 1) < 0 && errno == EINTR) {
     }
+}
+
+// A child that blocks until the parent closes `gate.write` (or kills it),
+// then exits with `exit_code`. The parent closes `gate.read` once it has
+// forked the children it wants.
+inline std::unique_ptr<Child> gated_child(sys::Pipe& gate, int exit_code = 0) {
+    return std::make_unique<Child>([&gate, exit_code] {
+        gate.write.reset();
+        wait_for_eof(gate.read.get());
+        return exit_code;
+    });
 }
 
 }  // namespace rusty::reactor::test

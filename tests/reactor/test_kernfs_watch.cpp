@@ -90,17 +90,13 @@ TEST_CASE("KernfsWatch sees cgroup.events change when the last process leaves",
     {
         TestCgroup cgroup(cgroup_path);
         auto gate = sys::make_pipe();
-        Child child([&gate] {
-            gate.write.reset();
-            wait_for_eof(gate.read.get());
-            return 0;
-        });
+        auto child = gated_child(gate);
         gate.read.reset();
-        cgroup.add(child.pid());
+        cgroup.add(child->pid());
 
         asio::io_context ctx;
         KernfsWatch events(ctx.get_executor(), cgroup.path() / "cgroup.events");
-        PidfdWatch exit_watch(ctx.get_executor(), child.open_pidfd());
+        PidfdWatch exit_watch(ctx.get_executor(), child->open_pidfd());
         const std::string populated = events.read_all();  // also arms the watch
 
         std::size_t quiet_winner = 99;

@@ -17,15 +17,6 @@
 namespace rusty::reactor::test {
 namespace {
 
-// A child that blocks until the parent closes `gate.write` (or kills it).
-std::unique_ptr<Child> gated_child(sys::Pipe& gate, int exit_code = 0) {
-    return std::make_unique<Child>([&gate, exit_code] {
-        gate.write.reset();
-        wait_for_eof(gate.read.get());
-        return exit_code;
-    });
-}
-
 bool is_operation_aborted(std::exception_ptr e) {
     if (!e) return false;
     try {

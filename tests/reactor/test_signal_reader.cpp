@@ -51,11 +51,7 @@ TEST_CASE("SignalReader reads signals sent to the process and restores the mask"
     REQUIRE_FALSE(sigismember(&before, SIGHUP));
 
     auto gate = sys::make_pipe();
-    Child child([&gate] {
-        gate.write.reset();
-        wait_for_eof(gate.read.get());
-        return 0;
-    });
+    auto child = gated_child(gate);
     gate.read.reset();
 
     sigset_t during;
@@ -87,7 +83,7 @@ TEST_CASE("SignalReader reads signals sent to the process and restores the mask"
     CHECK(usr1.ssi_code == SI_USER);
     CHECK(hup.ssi_signo == SIGHUP);
     CHECK(chld.ssi_signo == SIGCHLD);
-    CHECK(chld.ssi_pid == static_cast<std::uint32_t>(child.pid()));
+    CHECK(chld.ssi_pid == static_cast<std::uint32_t>(child->pid()));
     CHECK(chld.ssi_code == CLD_EXITED);
     CHECK(same_mask(after, before));
 }
