@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/strings.hpp"
 #include "core/syscalls.hpp"
 
 extern char** environ;
@@ -54,13 +55,8 @@ std::vector<std::string> list_applets(const fs::path& busybox) {
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         throw Error("\"" + path + " --list-full\" failed");
     std::vector<std::string> applets;
-    std::size_t start = 0;
-    while (start < output.size()) {
-        std::size_t end = output.find('\n', start);
-        if (end == std::string::npos) end = output.size();
-        if (end > start) applets.push_back(output.substr(start, end - start));
-        start = end + 1;
-    }
+    for (std::string_view line : split(output, '\n'))
+        if (!line.empty()) applets.emplace_back(line);
     return applets;
 }
 

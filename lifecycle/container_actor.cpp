@@ -216,6 +216,10 @@ reactor::Task<void> ContainerActor::pump_output(UniqueFd fd, OutputStream stream
     if (!pending.empty()) observer_.on_output(spec_.name, stream, pending);
 }
 
+bool ContainerActor::has_live_init() const {
+    return watch_ && !exit_ && (state_ == State::Running || state_ == State::Starting);
+}
+
 void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
     stop_requested_ = true;
     stop_signal_ = signal;
@@ -223,7 +227,7 @@ void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
     // Not spawned yet: run() sees the flag. Spawned but not exec'd: the
     // signal would mean nothing to the init, but the grace still runs, so a
     // setup that hangs is killed; supervise() signals again once started.
-    if (!watch_ || exit_ || (state_ != State::Running && state_ != State::Starting)) return;
+    if (!has_live_init()) return;
     if (state_ == State::Running) {
         try {
             watch_->send_signal(signal);
@@ -237,14 +241,14 @@ void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
 void ContainerActor::arm_kill_timer() {
     kill_timer_.expires_after(stop_grace_);
     kill_timer_.async_wait([this](boost::system::error_code ec) {
-        if (!ec && !exit_ && (state_ == State::Running || state_ == State::Starting)) kill();
+        if (!ec && has_live_init()) kill();
     });
 }
 
 void ContainerActor::kill() {
     stop_requested_ = true;
     stop_grace_ = std::chrono::milliseconds(0);
-    if (!watch_ || exit_ || (state_ != State::Running && state_ != State::Starting)) return;
+    if (!has_live_init()) return;
     try {
         watch_->send_signal(SIGKILL);
     } catch (const std::exception&) {

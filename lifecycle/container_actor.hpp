@@ -65,6 +65,8 @@ private:
     void prepare_rootfs();
     void write_state();
     void emit(EventKind kind, std::string error = {});
+    // Spawned, not yet reaped, and not yet seen to end: signals may reach it.
+    bool has_live_init() const;
     void arm_kill_timer();
 
     boost::asio::any_io_executor ex_;

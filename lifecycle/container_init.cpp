@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/strings.hpp"
 #include "core/syscalls.hpp"
 #include "net/loopback.hpp"
 
@@ -295,18 +296,6 @@ void Init::enter_root() {
     if (::sethostname(host.data(), host.size()) < 0) fail(errno, "sethostname(\"%s\")", host.c_str());
     if (req_.spec.network == NetworkMode::None && net::raw_bring_up_loopback() < 0)
         fail(errno, "bring up loopback");
-}
-
-// The pieces of `text` between `sep`s, empty ones included: "a::b" gives
-// "a", "", "b"; "a:" gives "a", "".
-static std::vector<std::string_view> split(std::string_view text, char sep) {
-    std::vector<std::string_view> parts;
-    for (;;) {
-        std::size_t at = text.find(sep);
-        parts.push_back(text.substr(0, at));
-        if (at == std::string_view::npos) return parts;
-        text.remove_prefix(at + 1);
-    }
 }
 
 // A uid or gid: decimal, below (uid_t)-1, which the set*id calls read as

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <spdlog/spdlog.h>
@@ -34,6 +35,8 @@ struct Fleet::Impl {
         : spec(std::move(s)), options(std::move(o)), observer(obs) {}
 
     void prepare();
+    void check_layout(const fs::path& image_dir) const;
+    fs::path container_dir(const std::string& name) const { return state_dir / name; }
     void lock_state_dir();
     reactor::Task<void> handle_signals(reactor::SignalReader& signals);
     void handle_signal(int sig);
@@ -95,47 +98,55 @@ void Fleet::Impl::lock_state_dir() {
     }
 }
 
+// Each container's directory is container_dir(name), removed and recreated
+// on start and removed at the end: it must not be one of the fleet's own
+// files, nor hold the images (a fleet named "images" with a container named
+// "busybox" would delete the built-in image, shared by all fleets).
+void Fleet::Impl::check_layout(const fs::path& image_dir) const {
+    auto normal = [](const fs::path& p) {
+        std::error_code ec;
+        fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
+        if (ec) r = fs::absolute(p).lexically_normal();
+        return r.has_filename() ? r : r.parent_path();  // no trailing '/'
+    };
+    auto inside = [](const fs::path& a, const fs::path& b) {  // a == b or a below b
+        return std::mismatch(a.begin(), a.end(), b.begin(), b.end()).second == b.end();
+    };
+    const fs::path images = normal(image_dir);
+    bool overlap = inside(normal(state_dir), images);
+    for (const ContainerSpec& c : spec.containers) {
+        if (c.name == "lock" || c.name == "supervisor.json")  // parse_fleet refuses them too
+            throw ConfigError("/containers/" + c.name,
+                              "the container name \"" + c.name + "\" is reserved for the fleet's own state");
+        overlap = overlap || inside(images, normal(container_dir(c.name)));
+    }
+    if (overlap)
+        throw ConfigError("", "fleet \"" + spec.name + "\": its state directory \"" + state_dir.string() +
+                                  "\" overlaps the image directory \"" + image_dir.string() +
+                                  "\"; use another fleet name or state directory");
+}
+
 void Fleet::Impl::prepare() {
     state_dir = options.state_dir.empty() ? options.state_root / spec.name : options.state_dir;
     fs::path image_dir = options.image_dir.empty() ? options.state_root / "images" : options.image_dir;
-    // Each container's directory is state_dir/<name>, removed and recreated
-    // on start and removed at the end: it must not be one of the fleet's own
-    // files, nor hold the images (a fleet named "images" with a container
-    // named "busybox" would delete the built-in image, shared by all fleets).
-    {
-        auto normal = [](const fs::path& p) {
-            std::error_code ec;
-            fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
-            if (ec) r = fs::absolute(p).lexically_normal();
-            return r.has_filename() ? r : r.parent_path();  // no trailing '/'
-        };
-        auto inside = [](const fs::path& a, const fs::path& b) {  // a == b or a below b
-            return std::mismatch(a.begin(), a.end(), b.begin(), b.end()).second == b.end();
-        };
-        const fs::path s = normal(state_dir), i = normal(image_dir);
-        bool overlap = inside(s, i);
-        for (const ContainerSpec& c : spec.containers) {
-            if (c.name == "lock" || c.name == "supervisor.json")  // parse_fleet refuses them too
-                throw ConfigError("/containers/" + c.name,
-                                  "the container name \"" + c.name + "\" is reserved for the fleet's own state");
-            overlap = overlap || inside(i, s / c.name);
-        }
-        if (overlap)
-            throw ConfigError("", "fleet \"" + spec.name + "\": its state directory \"" + state_dir.string() +
-                        "\" overlaps the image directory \"" + image_dir.string() +
-                        "\"; use another fleet name or state directory");
-    }
+    check_layout(image_dir);
+    // Each distinct image once, however many containers use it.
     image::ImageStore images(image_dir);
+    std::map<std::string, fs::path> built;
     for (const ContainerSpec& c : spec.containers) {
         if (c.image.empty()) {
             image_rootfs.emplace_back();
             continue;
         }
-        try {
-            image_rootfs.push_back(images.ensure(c.image));
-        } catch (const Error& e) {
-            throw e.context(c.name);
+        auto it = built.find(c.image);
+        if (it == built.end()) {
+            try {
+                it = built.emplace(c.image, images.ensure(c.image)).first;
+            } catch (const Error& e) {
+                throw e.context(c.name);
+            }
         }
+        image_rootfs.push_back(it->second);
     }
     lock_state_dir();
     nlohmann::json info = {{"name", spec.name}, {"pid", ::getpid()},
@@ -147,7 +158,7 @@ void Fleet::Impl::remove_state() {
     // Each container's writable layer goes with the fleet, as with
     // `docker compose down`; the images stay.
     std::error_code ec;
-    for (const ContainerSpec& c : spec.containers) fs::remove_all(state_dir / c.name, ec);
+    for (const ContainerSpec& c : spec.containers) fs::remove_all(container_dir(c.name), ec);
     fs::remove(state_dir / "supervisor.json", ec);
     fs::remove(state_dir / "lock", ec);
     lock.reset();
@@ -224,7 +235,7 @@ Fleet::Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer)
         const ContainerSpec& c = impl_->spec.containers[i];
         impl_->actors.push_back(std::make_unique<ContainerActor>(
             impl_->io->get_executor(), *impl_->helper_client, observer, c, impl_->image_rootfs[i],
-            ContainerPaths(impl_->state_dir / c.name)));
+            ContainerPaths(impl_->container_dir(c.name))));
     }
 }
 
