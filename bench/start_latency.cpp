@@ -55,6 +55,8 @@ public:
             case EventKind::Failed:
                 error = e.error;
                 break;
+            default:
+                break;
         }
     }
 
@@ -103,7 +105,7 @@ reactor::Task<void> run_starts(const Config& cfg, lifecycle::HelperClient& helpe
         spec.read_only = cfg.read_only;
         fs::path dir = containers_dir / spec.name;
 
-        lifecycle::ContainerActor actor(ex, helper, observer, spec, image_rootfs, lifecycle::ContainerPaths(dir));
+        lifecycle::ContainerActor actor(ex, helper, observer, nullptr, spec, image_rootfs, lifecycle::ContainerPaths(dir));
         observer.reset();
         Clock::time_point t0 = Clock::now();
         co_await actor.run();

@@ -50,9 +50,19 @@ void Printer::on_event(const Event& e) {
         case EventKind::Exited:
             if (e.signal) text = e.container + " killed by " + sys::signal_name(*e.signal);
             else text = e.container + " exited with code " + std::to_string(e.exit_code.value_or(-1));
+            if (e.reason == "OOMKilled") text += " (out of memory: the OOM killer struck)";
             break;
         case EventKind::Failed:
             text = e.container + ": " + e.error;
+            break;
+        case EventKind::Paused:
+            text = e.container + " paused";
+            break;
+        case EventKind::Resumed:
+            text = e.container + " resumed";
+            break;
+        case EventKind::Oom:
+            text = e.container + ": out of memory, the OOM killer killed a process (" + e.reason + ")";
             break;
     }
     write_line(text);

@@ -21,7 +21,9 @@
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/strings.hpp"
 #include "core/suggest.hpp"
+#include "core/units.hpp"
 
 namespace rusty {
 namespace {
@@ -34,11 +36,13 @@ using Json = nlohmann::ordered_json;
 
 constexpr std::size_t max_name_length = 63;
 
-constexpr std::array<std::string_view, 4> top_level_fields = {"name", "containers", "services",
-                                                              "$schema"};
-constexpr std::array<std::string_view, 11> container_fields = {
-    "image", "rootfs",   "command", "entrypoint",   "environment", "working_dir",
-    "user",  "hostname", "network", "network_mode", "read_only"};
+constexpr std::array<std::string_view, 6> top_level_fields = {
+    "name", "containers", "services", "$schema", "cgroup_parent", "best_effort_limits"};
+constexpr std::array<std::string_view, 19> container_fields = {
+    "image",     "rootfs",        "command",         "entrypoint", "environment",
+    "working_dir", "user",        "hostname",        "network",    "network_mode",
+    "read_only", "pid",           "mem_limit",       "memswap_limit", "mem_reservation",
+    "cpus",      "cpu_shares",    "cpuset",          "pids_limit"};
 
 // Names people reach for from other tools, too far from ours for the edit
 // distance to catch.
@@ -46,7 +50,13 @@ struct Synonym {
     std::string_view written;
     std::string_view meant;
 };
-constexpr std::array<Synonym, 7> container_field_synonyms = {{
+constexpr std::array<Synonym, 13> container_field_synonyms = {{
+    {"memory", "mem_limit"},
+    {"mem", "mem_limit"},
+    {"memory_limit", "mem_limit"},
+    {"pids", "pids_limit"},
+    {"cpu_quota", "cpus"},
+    {"cpu_weight", "cpu_shares"},
     {"env", "environment"},
     {"cmd", "command"},
     {"args", "command"},
@@ -517,6 +527,95 @@ NetworkMode parse_network(const Json& value, const std::string& pointer) {
          "unknown network " + json_quoted(network) + "; allowed values: \"none\", \"host\"");
 }
 
+PidMode parse_pid(const Json& value, const std::string& pointer) {
+    const std::string& pid = expect_string(value, pointer);
+    if (pid == "private") return PidMode::Private;
+    if (pid == "host") return PidMode::Host;
+    fail(pointer, "unknown pid mode " + json_quoted(pid) + "; allowed values: \"private\", \"host\"");
+}
+
+// ---- Resource limits -------------------------------------------------------
+
+// The smallest memory limit a container can start under, as Docker has it.
+constexpr std::int64_t min_memory_limit = 6 * 1024 * 1024;
+
+// Bytes: an integer, or a string such as "64m" or "1g".
+std::int64_t parse_bytes(const Json& value, const std::string& pointer) {
+    const std::string expected = "; expected bytes or a size such as \"64m\" or \"1.5g\"";
+    if (value.is_number_unsigned()) {
+        if (value.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) fail(pointer, "too large");
+        return value.get<std::int64_t>();
+    }
+    if (value.is_number()) fail(pointer, "invalid size " + value.dump() + expected);
+    if (!value.is_string()) fail(pointer, "expected a string or an integer");
+    const std::string& text = expect_string(value, pointer);
+    std::optional<std::int64_t> bytes = parse_size(text);
+    if (!bytes) fail(pointer, "invalid size " + json_quoted(text) + expected);
+    return *bytes;
+}
+
+void parse_resource(Resources& r, const std::string& key, const Json& value, const std::string& pointer) {
+    if (key == "mem_limit") {
+        r.memory = parse_bytes(value, pointer);
+        if (*r.memory < min_memory_limit)
+            fail(pointer, "a memory limit below 6 MiB leaves too little to start a container");
+    } else if (key == "memswap_limit") {
+        // -1: unlimited swap, as in Compose.
+        if (value.is_number_integer() && value.get<std::int64_t>() == -1) r.memory_swap = -1;
+        else r.memory_swap = parse_bytes(value, pointer);
+    } else if (key == "mem_reservation") {
+        r.memory_reservation = parse_bytes(value, pointer);
+    } else if (key == "cpus") {
+        double cpus = 0;
+        if (value.is_number()) {
+            cpus = value.get<double>();
+        } else if (value.is_string()) {
+            const std::string& text = expect_string(value, pointer);
+            char* end = nullptr;
+            cpus = std::strtod(text.c_str(), &end);
+            if (text.empty() || *end != '\0') fail(pointer, "invalid number of CPUs " + json_quoted(text));
+        } else {
+            fail(pointer, "expected a number");
+        }
+        // cpu.max quotas are in microseconds per 100 ms period: 0.01 CPU is 1 ms.
+        if (!(cpus >= 0.01) || cpus > 65536) fail(pointer, "must be between 0.01 and the number of CPUs");
+        r.cpus = cpus;
+    } else if (key == "cpu_shares") {
+        if (!value.is_number_integer()) fail(pointer, "expected an integer");
+        const std::int64_t shares = value.get<std::int64_t>();
+        if (shares < 2 || shares > 262144) fail(pointer, "must be between 2 and 262144 (1024 is the default weight)");
+        r.cpu_shares = static_cast<std::uint64_t>(shares);
+    } else if (key == "cpuset") {
+        const std::string& cpus = expect_string(value, pointer);
+        if (!parse_cpu_list(cpus))
+            fail(pointer, "invalid CPU list " + json_quoted(cpus) + "; expected e.g. \"0-2,4\"");
+        r.cpuset = cpus;
+    } else if (key == "pids_limit") {
+        if (!value.is_number_integer()) fail(pointer, "expected an integer");
+        const std::int64_t pids = value.get<std::int64_t>();
+        if (pids < -1) fail(pointer, "must be positive, or -1 or 0 for no limit");
+        if (pids > 0) r.pids = pids;  // -1 and 0 mean no limit, as in Compose
+    }
+}
+
+// Relations between limits, once all are read.
+void check_resources(const Resources& r, const std::string& pointer) {
+    if (r.memory_swap && *r.memory_swap != -1) {
+        if (!r.memory) fail(pointer + "/memswap_limit", "needs \"mem_limit\" (it counts memory plus swap)");
+        if (*r.memory_swap < *r.memory)
+            fail(pointer + "/memswap_limit", "is memory plus swap, so it cannot be below \"mem_limit\"");
+    } else if (r.memory_swap && !r.memory) {
+        fail(pointer + "/memswap_limit", "needs \"mem_limit\" (it counts memory plus swap)");
+    }
+    if (r.memory && r.memory_reservation && *r.memory_reservation > *r.memory)
+        fail(pointer + "/mem_reservation", "is above \"mem_limit\"");
+}
+
+bool is_resource_field(std::string_view key) {
+    return key == "mem_limit" || key == "memswap_limit" || key == "mem_reservation" || key == "cpus" ||
+           key == "cpu_shares" || key == "cpuset" || key == "pids_limit";
+}
+
 ContainerSpec parse_container(const std::string& name, const Json& value,
                               const std::string& pointer, const fs::path& base_dir) {
     if (!value.is_object()) fail(pointer, "expected an object");
@@ -562,11 +661,19 @@ ContainerSpec parse_container(const std::string& name, const Json& value,
             spec.network = parse_network(field, field_pointer);
         else if (key == "read_only")
             spec.read_only = expect_bool(field, field_pointer);
+        else if (key == "pid")
+            spec.pid = parse_pid(field, field_pointer);
+        else if (is_resource_field(key))
+            parse_resource(spec.resources, key, field, field_pointer);
+        else if (key == "deploy")
+            fail(field_pointer, "not supported; give limits as service fields: mem_limit, memswap_limit, "
+                                "mem_reservation, cpus, cpu_shares, cpuset, pids_limit");
         else
             fail(field_pointer, unknown_field(key, container_fields, container_field_synonyms));
     }
 
     if (spec.image.empty() && spec.rootfs.empty()) fail(pointer, "needs \"image\" or \"rootfs\"");
+    check_resources(spec.resources, pointer);
 
     if (!entrypoint && !command)
         fail(pointer + "/command", "missing; give \"command\" (and/or \"entrypoint\")");
@@ -596,6 +703,24 @@ std::vector<ContainerSpec> parse_containers(const Json& value, const std::string
     return containers;
 }
 
+// An absolute cgroup path such as "/rusty-supervisor" or "/", normalised:
+// no "." or ".." components, no empty ones, no trailing '/'.
+std::string parse_cgroup_parent(const Json& value, const std::string& pointer) {
+    const std::string& path = expect_string(value, pointer);
+    if (!path.starts_with('/')) fail(pointer, "must be an absolute cgroup path such as \"/rusty-supervisor\"");
+    std::string normal;
+    for (std::string_view part : split(std::string_view(path).substr(1), '/')) {
+        if (part.empty()) continue;
+        if (part == "." || part == "..")
+            fail(pointer, "must not contain \".\" or \"..\": " + json_quoted(path));
+        if (part.starts_with("cgroup.") || part.size() > 255)
+            fail(pointer, "invalid cgroup name " + json_quoted(part));
+        normal += "/";
+        normal += part;
+    }
+    return normal.empty() ? "/" : normal;
+}
+
 }  // namespace
 
 FleetSpec parse_fleet(std::string_view text, const std::filesystem::path& base_dir,
@@ -617,6 +742,10 @@ FleetSpec parse_fleet(std::string_view text, const std::filesystem::path& base_d
         } else if (key == "name") {
             fleet.name = parse_fleet_name(it.value(), pointer);
             has_name = true;
+        } else if (key == "cgroup_parent") {
+            fleet.cgroup_parent = parse_cgroup_parent(it.value(), pointer);
+        } else if (key == "best_effort_limits") {
+            fleet.best_effort_limits = expect_bool(it.value(), pointer);
         } else if (key == "containers" || key == "services") {
             fleet.containers = parse_containers(it.value(), pointer, base_dir);
             has_containers = true;

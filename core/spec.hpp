@@ -3,7 +3,9 @@
 // lifecycle code consumes it.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,28 @@ namespace rusty {
 enum class NetworkMode {
     None,  // own network namespace with only loopback, up (the default)
     Host,  // the host's network namespace
+};
+
+enum class PidMode {
+    Private,  // own pid namespace: the init is pid 1, its exit ends everything (the default)
+    Host,     // the host's pid namespace: processes may outlive the init, the cgroup ends it
+};
+
+// Resource limits, with Compose's service field names. An unset field leaves
+// the kernel's default (no limit). Enforced through the container's cgroup
+// (cgroup/limits.hpp says which file each one becomes).
+struct Resources {
+    std::optional<std::int64_t> memory;              // mem_limit, bytes
+    std::optional<std::int64_t> memory_swap;         // memswap_limit: memory + swap, bytes; -1 unlimited swap
+    std::optional<std::int64_t> memory_reservation;  // mem_reservation, bytes (a soft floor)
+    std::optional<double> cpus;                      // cpus: CPU time per wall time, 1.5 = 150 %
+    std::optional<std::uint64_t> cpu_shares;         // cpu_shares: relative weight, 2..262144, 1024 normal
+    std::string cpuset;                              // cpuset: CPUs allowed, "0-2,4"; empty: all
+    std::optional<std::int64_t> pids;                // pids_limit: most tasks at once
+
+    bool any() const {
+        return memory || memory_swap || memory_reservation || cpus || cpu_shares || !cpuset.empty() || pids;
+    }
 };
 
 struct ContainerSpec {
@@ -41,6 +65,8 @@ struct ContainerSpec {
     std::string hostname;  // defaults to the container's name
     NetworkMode network = NetworkMode::None;
     bool read_only = false;  // root filesystem mounted read-only
+    PidMode pid = PidMode::Private;
+    Resources resources;
 };
 
 struct FleetSpec {
@@ -49,6 +75,13 @@ struct FleetSpec {
     std::string name;
     // In the order of fleet.json.
     std::vector<ContainerSpec> containers;
+    // Absolute cgroup path under which each container gets
+    // <cgroup_parent>/<fleet>/<container>, in every hierarchy it uses.
+    std::string cgroup_parent = "/rusty-supervisor";
+    // A limit the host cannot enforce (its controller is missing) is a
+    // configuration error, unless this is set: then it is skipped with a
+    // warning.
+    bool best_effort_limits = false;
 };
 
 }  // namespace rusty

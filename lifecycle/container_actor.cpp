@@ -1,12 +1,16 @@
 #include "lifecycle/container_actor.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <thread>
 
 #include "core/atomic_file.hpp"
 #include "core/clock.hpp"
@@ -38,10 +42,12 @@ std::string_view state_name(ContainerActor::State s) {
 }  // namespace
 
 ContainerActor::ContainerActor(asio::any_io_executor ex, HelperClient& helper, FleetObserver& observer,
-                               ContainerSpec spec, fs::path image_rootfs, ContainerPaths paths)
+                               cgroup::FleetCgroups* cgroups, ContainerSpec spec, fs::path image_rootfs,
+                               ContainerPaths paths)
     : ex_(ex),
       helper_(helper),
       observer_(observer),
+      cgroups_(cgroups),
       spec_(std::move(spec)),
       image_rootfs_(std::move(image_rootfs)),
       paths_(std::move(paths)),
@@ -52,7 +58,7 @@ bool ContainerActor::succeeded() const {
     return state_ == State::Exited && exit_ && exit_->signal == 0 && exit_->exit_code == 0;
 }
 
-void ContainerActor::emit(EventKind kind, std::string error) {
+void ContainerActor::emit(EventKind kind, std::string error, std::string reason) {
     Event e;
     e.ts = std::chrono::system_clock::now();
     e.container = spec_.name;
@@ -63,12 +69,15 @@ void ContainerActor::emit(EventKind kind, std::string error) {
         else e.exit_code = exit_->exit_code;
     }
     e.error = std::move(error);
+    e.reason = std::move(reason);
     observer_.on_event(e);
 }
 
 void ContainerActor::write_state() {
-    nlohmann::json j = {{"name", spec_.name}, {"state", state_name(state_)}, {"pid", pid_},
+    nlohmann::json j = {{"name", spec_.name}, {"state", frozen_ ? "paused" : state_name(state_)}, {"pid", pid_},
                         {"updated", rfc3339_nano(std::chrono::system_clock::now())}};
+    if (cgroup_) j["cgroup"] = cgroup_->path();
+    if (!exit_reason_.empty()) j["reason"] = exit_reason_;
     if (exit_) {
         j["exit_code"] = exit_->signal ? nlohmann::json(nullptr) : nlohmann::json(exit_->exit_code);
         j["signal"] = exit_->signal ? nlohmann::json(exit_->signal) : nlohmann::json(nullptr);
@@ -118,13 +127,23 @@ reactor::Task<void> ContainerActor::run() {
         } else {
             plan.lower = spec_.rootfs;
         }
+        if (cgroups_) {
+            try {
+                cgroup_.emplace(cgroups_->create(spec_));
+            } catch (const Error& e) {
+                throw e.context("cgroup");
+            }
+            request.cgroup_join = cgroup_->join_files();
+        }
         sys::Pipe out = sys::make_pipe();
         sys::Pipe err = sys::make_pipe();
-        SpawnedInit init = co_await helper_.spawn(std::move(request), out.write.get(), err.write.get());
+        SpawnedInit init = co_await helper_.spawn(std::move(request), out.write.get(), err.write.get(),
+                                                  cgroup_ ? cgroup_->placement_fd() : -1);
         out.write.reset();
         err.write.reset();
         pid_ = init.pid;
         watch_.emplace(ex_, std::move(init.pidfd));
+        if (cgroup_ && !cgroup_->v2_dir().empty()) cgroup_events_.emplace(ex_, cgroup_->events_file());
         co_await supervise(std::move(init.setup_error), std::move(out.read), std::move(err.read));
     } catch (const std::exception& e) {
         failure_ = e.what();
@@ -132,9 +151,42 @@ reactor::Task<void> ContainerActor::run() {
         kill_and_reap();
     }
     kill_timer_.cancel();
+    co_await finish_cgroup();
     write_state();
     if (state_ == State::Failed) emit(EventKind::Failed, failure_);
-    else emit(EventKind::Exited);
+    else emit(EventKind::Exited, {}, exit_reason_);
+}
+
+// Once the init is reaped: wait for the cgroup to empty (the kernel may
+// still be tearing the last tasks down), note an OOM kill, remove it.
+reactor::Task<void> ContainerActor::finish_cgroup() {
+    if (!cgroup_) co_return;
+    if (!cgroup_empty_ && cgroup_events_) {
+        try {
+            co_await wait_until_empty();
+        } catch (const std::exception& e) {
+            spdlog::warn("{}: watching {}: {}", spec_.name, cgroup_events_->path().string(), e.what());
+        }
+    }
+    if (cgroup_->oom_kills() > 0) exit_reason_ = "OOMKilled";
+    remove_cgroup_now();
+}
+
+void ContainerActor::remove_cgroup_now() noexcept {
+    if (run_ended_) *run_ended_ = true;
+    if (!cgroup_) return;
+    cgroup_events_.reset();
+    oom_watch_.reset();
+    // No process is left, but a dying task may leave its cgroup a moment
+    // after its parent was told: retry briefly.
+    for (int attempt = 0; !cgroup_->remove(); ++attempt) {
+        if (attempt == 200) {
+            spdlog::warn("{}: cannot remove cgroup {}: it still has processes", spec_.name, cgroup_->path());
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    cgroup_.reset();
 }
 
 // Waits for exec (or a setup failure), then for the exit. The output pumps
@@ -158,12 +210,76 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out
     write_state();
     emit(EventKind::Started);
     if (stop_requested_) stop(stop_signal_, stop_grace_);
+    auto run_ended = run_ended_ = std::make_shared<bool>(false);
+    if (cgroup_) {
+        try {
+            oom_watch_ = cgroup::OomWatch::open(ex_, *cgroup_);
+        } catch (const std::exception& e) {
+            spdlog::warn("{}: OOM events will not be reported: {}", spec_.name, e.what());
+        }
+        if (oom_watch_) asio::co_spawn(ex_, watch_oom(run_ended), asio::detached);
+    }
+    // The container has ended when its output is drained, its init is
+    // reaped, and its cgroup is empty (pid: host leaves room for processes
+    // that outlive the init).
     co_await (pump_output(std::move(out), OutputStream::Stdout) &&
-              pump_output(std::move(err), OutputStream::Stderr) && wait_for_exit());
+              pump_output(std::move(err), OutputStream::Stderr) && wait_for_exit() && wait_until_empty());
+    *run_ended = true;
+    if (oom_watch_) oom_watch_->cancel();
+    // Without cgroup.events (v1 only) the end of the init is all we can see:
+    // whatever it left behind goes with it.
+    if (cgroup_ && !cgroup_events_) {
+        try {
+            cgroup_->kill();
+        } catch (const std::exception& e) {
+            spdlog::warn("{}: {}", spec_.name, e.what());
+        }
+    }
     state_ = State::Exited;
 }
 
 reactor::Task<void> ContainerActor::wait_for_exit() { exit_ = co_await watch_->wait_exit(); }
+
+// Follows cgroup.events until "populated 0", reporting "frozen" changes as
+// Paused/Resumed on the way.
+reactor::Task<void> ContainerActor::wait_until_empty() {
+    if (!cgroup_events_) co_return;
+    for (;;) {
+        const std::string events = cgroup_events_->read_all();
+        const bool frozen = cgroup::keyed_value(events, "frozen").value_or(0) != 0;
+        const bool populated = cgroup::keyed_value(events, "populated").value_or(0) != 0;
+        if (frozen != frozen_ && populated) {
+            frozen_ = frozen;
+            write_state();
+            emit(frozen ? EventKind::Paused : EventKind::Resumed);
+        }
+        if (!populated) break;
+        co_await cgroup_events_->wait_change();
+    }
+    cgroup_empty_ = true;
+    frozen_ = false;
+}
+
+// Reports each OOM kill while the container runs. The v1 notification may
+// come just before the kill is counted: look again shortly after.
+reactor::Task<void> ContainerActor::watch_oom(std::shared_ptr<bool> run_ended) {
+    try {
+        while (!*run_ended) {
+            co_await oom_watch_->wait();
+            for (int look = 0; look < 2 && !*run_ended && cgroup_; ++look) {
+                const std::uint64_t kills = cgroup_->oom_kills();
+                if (kills > oom_kills_reported_) {
+                    oom_kills_reported_ = kills;
+                    emit(EventKind::Oom, {}, std::to_string(kills) + (kills == 1 ? " process" : " processes") + " killed so far");
+                    break;
+                }
+                co_await reactor::sleep_for(std::chrono::milliseconds(20));
+            }
+        }
+    } catch (const std::exception&) {
+        // Cancelled at the end of the run, or the cgroup is gone.
+    }
+}
 
 // The setup-error pipe's story (see messages.hpp): "" when the command was
 // exec'd, else why not. An empty story ("init died") is told after the reap.
@@ -220,6 +336,36 @@ bool ContainerActor::has_live_init() const {
     return watch_ && !exit_ && (state_ == State::Running || state_ == State::Starting);
 }
 
+bool ContainerActor::has_live_processes() const {
+    return has_live_init() || (state_ == State::Running && cgroup_ && cgroup_events_ && !cgroup_empty_);
+}
+
+void ContainerActor::pause() {
+    if (state_ != State::Running || !has_live_processes()) throw Error(spec_.name + ": not running");
+    if (!cgroup_ || !cgroup_->can_freeze()) throw Error(spec_.name + ": pausing needs a cgroup with a freezer");
+    cgroup_->freeze(true);
+    // The v1 freezer has no events: report the request itself.
+    if (!cgroup_events_ && !frozen_) {
+        frozen_ = true;
+        emit(EventKind::Paused);
+    }
+}
+
+void ContainerActor::resume() {
+    if (state_ != State::Running || !has_live_processes()) throw Error(spec_.name + ": not running");
+    if (!cgroup_ || !cgroup_->can_freeze()) throw Error(spec_.name + ": pausing needs a cgroup with a freezer");
+    cgroup_->freeze(false);
+    if (!cgroup_events_ && frozen_) {
+        frozen_ = false;
+        emit(EventKind::Resumed);
+    }
+}
+
+std::optional<cgroup::Stats> ContainerActor::stats() const {
+    if (!cgroup_ || state_ != State::Running) return std::nullopt;
+    return cgroup_->stats();
+}
+
 void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
     stop_requested_ = true;
     stop_signal_ = signal;
@@ -227,10 +373,13 @@ void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
     // Not spawned yet: run() sees the flag. Spawned but not exec'd: the
     // signal would mean nothing to the init, but the grace still runs, so a
     // setup that hangs is killed; supervise() signals again once started.
-    if (!has_live_init()) return;
+    if (!has_live_processes()) return;
     if (state_ == State::Running) {
         try {
-            watch_->send_signal(signal);
+            if (has_live_init()) watch_->send_signal(signal);
+            else if (cgroup_) cgroup_->signal_all(signal);
+            // A frozen process takes no signal until thawed.
+            if (cgroup_ && cgroup_->can_freeze() && cgroup_->frozen()) cgroup_->freeze(false);
         } catch (const std::exception&) {
             // Gone already, or not ours to signal: the exit wait ends either way.
         }
@@ -241,13 +390,21 @@ void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
 void ContainerActor::arm_kill_timer() {
     kill_timer_.expires_after(stop_grace_);
     kill_timer_.async_wait([this](boost::system::error_code ec) {
-        if (!ec && has_live_init()) kill();
+        if (!ec && has_live_processes()) kill();
     });
 }
 
 void ContainerActor::kill() {
     stop_requested_ = true;
     stop_grace_ = std::chrono::milliseconds(0);
+    if (!has_live_processes()) return;
+    if (cgroup_) {
+        try {
+            cgroup_->kill();
+        } catch (const std::exception& e) {
+            spdlog::warn("{}: {}", spec_.name, e.what());
+        }
+    }
     if (!has_live_init()) return;
     try {
         watch_->send_signal(SIGKILL);
@@ -256,7 +413,17 @@ void ContainerActor::kill() {
 }
 
 void ContainerActor::kill_and_reap() noexcept {
-    if (!watch_ || exit_ || watch_->fd() < 0) return;
+    if (cgroup_) {
+        try {
+            cgroup_->kill();
+        } catch (const std::exception&) {
+            // Not created yet, or gone: the init is killed below either way.
+        }
+    }
+    if (!watch_ || exit_ || watch_->fd() < 0) {
+        remove_cgroup_now();
+        return;
+    }
     try {
         watch_->send_signal(SIGKILL);
         sys::ExitStatus status;
@@ -265,6 +432,7 @@ void ContainerActor::kill_and_reap() noexcept {
     } catch (const std::exception&) {
         // Reaped elsewhere already (ECHILD): nothing left to do.
     }
+    remove_cgroup_now();
 }
 
 }  // namespace rusty::lifecycle

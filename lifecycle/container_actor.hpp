@@ -9,12 +9,15 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "cgroup/cgroup.hpp"
+#include "cgroup/oom_watch.hpp"
 #include "core/fd.hpp"
 #include "core/spec.hpp"
 #include "core/syscalls.hpp"
 #include "lifecycle/events.hpp"
 #include "lifecycle/helper_fork.hpp"
 #include "reactor/awaitable.hpp"
+#include "reactor/kernfs_watch.hpp"
 #include "reactor/pidfd_watch.hpp"
 
 namespace rusty::lifecycle {
@@ -35,21 +38,38 @@ public:
     enum class State { Created, Starting, Running, Exited, Failed, NotStarted };
 
     // `image_rootfs` is the image's directory when spec.image is set.
+    // `cgroups` gives each run its own cgroup; null on a host without cgroups.
     ContainerActor(boost::asio::any_io_executor ex, HelperClient& helper, FleetObserver& observer,
-                   ContainerSpec spec, std::filesystem::path image_rootfs, ContainerPaths paths);
+                   cgroup::FleetCgroups* cgroups, ContainerSpec spec, std::filesystem::path image_rootfs,
+                   ContainerPaths paths);
 
     // Runs the container once, to its end. Never throws: every failure
     // becomes a Failed event.
     reactor::Task<void> run();
 
-    // Asks the container to stop: `signal` now, SIGKILL after `grace`.
+    // Asks the container to stop: `signal` now (to its init, or to every
+    // process once the init is gone), then after `grace` SIGKILL to every
+    // process of its cgroup. A paused container is thawed to take the signal.
     void stop(int signal, std::chrono::milliseconds grace);
-    // SIGKILL now.
+    // SIGKILL to every process now.
     void kill();
     // Last resort when the reactor can no longer run this actor (an error
-    // escaped, or the fleet is torn down early): SIGKILL and a blocking reap,
-    // so no init outlives its fleet or stays a zombie. No-op once reaped.
+    // escaped, or the fleet is torn down early): SIGKILL, a blocking reap and
+    // the cgroup removed, so nothing outlives its fleet or stays a zombie.
+    // No-op once done.
     void kill_and_reap() noexcept;
+
+    // Freezes or thaws the running container's cgroup; the Paused/Resumed
+    // event follows when the kernel reports the new state. Throws
+    // rusty::Error when it is not running or the host cannot freeze.
+    void pause();
+    void resume();
+    // Memory, CPU and pids of the running container; nullopt when it is not
+    // running or has no cgroup.
+    std::optional<cgroup::Stats> stats() const;
+    // The running container's cgroup ("/rusty-supervisor/<fleet>/<name>"),
+    // empty when it has none.
+    std::string cgroup_path() const { return cgroup_ ? cgroup_->path() : std::string(); }
 
     const ContainerSpec& spec() const { return spec_; }
     State state() const { return state_; }
@@ -60,18 +80,25 @@ public:
 private:
     reactor::Task<void> supervise(UniqueFd setup_error, UniqueFd out, UniqueFd err);
     reactor::Task<void> wait_for_exit();
+    reactor::Task<void> wait_until_empty();
+    reactor::Task<void> watch_oom(std::shared_ptr<bool> run_ended);
+    reactor::Task<void> finish_cgroup();
+    void remove_cgroup_now() noexcept;
     reactor::Task<void> pump_output(UniqueFd fd, OutputStream stream);
     reactor::Task<std::string> read_setup_failure(UniqueFd fd);
     void prepare_rootfs();
     void write_state();
-    void emit(EventKind kind, std::string error = {});
+    void emit(EventKind kind, std::string error = {}, std::string reason = {});
     // Spawned, not yet reaped, and not yet seen to end: signals may reach it.
     bool has_live_init() const;
+    // The init, or (pid: host) a process it left in the cgroup, may be alive.
+    bool has_live_processes() const;
     void arm_kill_timer();
 
     boost::asio::any_io_executor ex_;
     HelperClient& helper_;
     FleetObserver& observer_;
+    cgroup::FleetCgroups* cgroups_;
     ContainerSpec spec_;
     std::filesystem::path image_rootfs_;
     ContainerPaths paths_;
@@ -80,6 +107,14 @@ private:
     pid_t pid_ = 0;
     std::optional<reactor::PidfdWatch> watch_;
     std::optional<sys::ExitStatus> exit_;
+    std::optional<cgroup::ContainerCgroup> cgroup_;
+    std::optional<reactor::KernfsWatch> cgroup_events_;  // v2 cgroup.events
+    std::unique_ptr<cgroup::OomWatch> oom_watch_;
+    std::shared_ptr<bool> run_ended_;  // tells this run's OOM watcher to stop
+    bool cgroup_empty_ = false;
+    bool frozen_ = false;
+    std::uint64_t oom_kills_reported_ = 0;
+    std::string exit_reason_;
     std::string failure_;
     bool stop_requested_ = false;
     int stop_signal_ = SIGTERM;

@@ -86,6 +86,7 @@ private:
     std::string at(const char* rel) const { return target_ + rel; }
 
     void setup_stdio(const InitFds& fds);
+    void join_cgroups();
     void setup_rootfs(ino_t parent_mount_ns);
     int open_in_root(const char* rel);
     void mount_in_root(const char* source, const char* rel, const char* fstype, unsigned long flags,
@@ -125,6 +126,20 @@ void Init::setup_stdio(const InitFds& fds) {
         error_fd_ = 3;
     }
     if (sys::raw_close_range(4, ~0U, 0) < 0) fail(errno, "close_range(4, ~0)");
+}
+
+// The v1 hierarchies cannot place a process at birth: the init joins them
+// itself, before anything else runs in the container, and only then takes a
+// cgroup namespace, rooted at the cgroups it is in.
+void Init::join_cgroups() {
+    if (req_.cgroup_join.empty()) return;
+    for (const std::string& file : req_.cgroup_join) {
+        int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) fail(errno, "join cgroup: open(\"%s\")", file.c_str());
+        if (::write(fd, "0", 1) < 0) fail(errno, "join cgroup: write(\"%s\", \"0\")", file.c_str());
+        ::close(fd);
+    }
+    if (::unshare(CLONE_NEWCGROUP) < 0) fail(errno, "unshare(CLONE_NEWCGROUP)");
 }
 
 void Init::setup_rootfs(ino_t parent_mount_ns) {
@@ -489,6 +504,7 @@ void Init::run(const InitFds& fds, ino_t parent_mount_ns) {
 void Init::run_steps(const InitFds& fds, ino_t parent_mount_ns) {
     ::umask(0);
     setup_stdio(fds);
+    join_cgroups();
     setup_rootfs(parent_mount_ns);
     enter_root();
     resolve_user();

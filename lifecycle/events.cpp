@@ -10,6 +10,9 @@ std::string_view to_string(EventKind kind) {
         case EventKind::Started: return "started";
         case EventKind::Exited: return "exited";
         case EventKind::Failed: return "failed";
+        case EventKind::Paused: return "paused";
+        case EventKind::Resumed: return "resumed";
+        case EventKind::Oom: return "oom";
     }
     return "unknown";
 }
@@ -26,6 +29,7 @@ nlohmann::json to_json(const Event& e) {
         j["signal"] = e.signal ? nlohmann::json(sys::signal_name(*e.signal)) : nlohmann::json(nullptr);
     }
     if (!e.error.empty()) j["error"] = e.error;
+    if (!e.reason.empty()) j["reason"] = e.reason;
     return j;
 }
 

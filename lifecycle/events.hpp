@@ -14,8 +14,12 @@ namespace rusty {
 
 enum class EventKind {
     Started,  // the command was exec'd
-    Exited,   // the container's init ended (exit_code or signal set)
+    Exited,   // the container ended: its init exited and no process is left in its cgroup
+              // (exit_code or signal set; reason "OOMKilled" if the OOM killer struck)
     Failed,   // the container could not be started (error set)
+    Paused,   // its cgroup is frozen, as the kernel reports it
+    Resumed,  // its cgroup is thawed
+    Oom,      // the OOM killer killed a process in it (reason says how many so far)
 };
 std::string_view to_string(EventKind kind);
 
@@ -27,9 +31,11 @@ struct Event {
     std::optional<int> exit_code;   // Exited normally
     std::optional<int> signal;      // Exited by a signal
     std::string error;              // Failed: what went wrong
+    std::string reason;             // Exited: "OOMKilled" or empty; Oom: the count
 };
 
-// {"ts":"…Z","container":"web","event":"exited","pid":12,"exit_code":0}
+// {"ts":"…Z","container":"web","event":"exited","pid":12,"exit_code":0,"signal":null}
+// plus "reason":"OOMKilled" when the OOM killer struck the container.
 nlohmann::json to_json(const Event& event);
 
 enum class OutputStream { Stdout, Stderr };

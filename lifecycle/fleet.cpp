@@ -15,6 +15,8 @@
 #include <optional>
 #include <spdlog/spdlog.h>
 
+#include "cgroup/layout.hpp"
+#include "cgroup/limits.hpp"
 #include "core/atomic_file.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -44,6 +46,8 @@ struct Fleet::Impl {
     void stop_all();
     void kill_all();
     void remove_state();
+    void prepare_cgroups();
+    ContainerActor& actor(const std::string& name) const;
 
     FleetSpec spec;
     FleetOptions options;
@@ -51,6 +55,7 @@ struct Fleet::Impl {
     fs::path state_dir;
     UniqueFd lock;
     std::vector<fs::path> image_rootfs;  // per container, empty for rootfs ones
+    std::optional<cgroup::FleetCgroups> cgroups;  // none on a host without cgroups
 
     std::optional<lifecycle::HelperProcess> helper;
     std::optional<asio::io_context> io;
@@ -126,8 +131,24 @@ void Fleet::Impl::check_layout(const fs::path& image_dir) const {
                                   "\"; use another fleet name or state directory");
 }
 
+// Checks every limit against the host before anything starts: one the host
+// cannot enforce is a ConfigError, or a warning with best_effort_limits.
+void Fleet::Impl::prepare_cgroups() {
+    if (options.cgroup_parent) spec.cgroup_parent = *options.cgroup_parent;
+    cgroup::Layout layout = cgroup::Layout::detect();
+    const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+    for (const std::string& warning : cgroup::check_limits(spec, layout, cpus > 0 ? static_cast<unsigned>(cpus) : 1))
+        spdlog::warn("{}", warning);
+    if (layout.mode() == cgroup::Mode::None) {
+        spdlog::warn("no cgroup hierarchy is mounted: containers run without cgroups");
+        return;
+    }
+    cgroups.emplace(std::move(layout), spec);
+}
+
 void Fleet::Impl::prepare() {
     state_dir = options.state_dir.empty() ? options.state_root / spec.name : options.state_dir;
+    prepare_cgroups();
     fs::path image_dir = options.image_dir.empty() ? options.state_root / "images" : options.image_dir;
     check_layout(image_dir);
     // Each distinct image once, however many containers use it.
@@ -234,7 +255,8 @@ Fleet::Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer)
     for (std::size_t i = 0; i < impl_->spec.containers.size(); ++i) {
         const ContainerSpec& c = impl_->spec.containers[i];
         impl_->actors.push_back(std::make_unique<ContainerActor>(
-            impl_->io->get_executor(), *impl_->helper_client, observer, c, impl_->image_rootfs[i],
+            impl_->io->get_executor(), *impl_->helper_client, observer,
+            impl_->cgroups ? &*impl_->cgroups : nullptr, c, impl_->image_rootfs[i],
             ContainerPaths(impl_->container_dir(c.name))));
     }
 }
@@ -245,6 +267,7 @@ Fleet::~Fleet() {
     // fleet torn down otherwise (run() threw, or was never called).
     for (auto& actor : s.actors) actor->kill_and_reap();
     s.actors.clear();
+    if (s.cgroups) s.cgroups->remove();
     s.helper_client.reset();
     s.io.reset();
     s.helper.reset();  // reaps the helper
@@ -252,6 +275,27 @@ Fleet::~Fleet() {
 }
 
 const fs::path& Fleet::state_dir() const { return impl_->state_dir; }
+
+ContainerActor& Fleet::Impl::actor(const std::string& name) const {
+    for (const auto& a : actors)
+        if (a->spec().name == name) return *a;
+    throw Error("no container named \"" + name + "\" in fleet \"" + spec.name + "\"");
+}
+
+void Fleet::pause(const std::string& container) { impl_->actor(container).pause(); }
+void Fleet::resume(const std::string& container) { impl_->actor(container).resume(); }
+
+cgroup::Stats Fleet::stats(const std::string& container) const {
+    std::optional<cgroup::Stats> stats = impl_->actor(container).stats();
+    if (!stats) throw Error(container + ": not running");
+    return *stats;
+}
+
+std::string Fleet::cgroup_path(const std::string& container) const {
+    return impl_->actor(container).cgroup_path();
+}
+
+asio::any_io_executor Fleet::executor() { return impl_->io->get_executor(); }
 
 void Fleet::request_stop() {
     Impl& s = *impl_;

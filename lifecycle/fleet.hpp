@@ -12,7 +12,12 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 
+#include <boost/asio/any_io_executor.hpp>
+
+#include "cgroup/cgroup.hpp"
 #include "core/spec.hpp"
 #include "lifecycle/events.hpp"
 
@@ -30,6 +35,8 @@ struct FleetOptions {
     // Read SIGINT, SIGTERM, SIGHUP and SIGCHLD from a signalfd while running:
     // the first SIGINT/SIGTERM stops the fleet, a second one kills it.
     bool handle_signals = true;
+    // Replaces fleet.json's cgroup_parent (an absolute cgroup path).
+    std::optional<std::string> cgroup_parent;
 };
 
 struct FleetResult {
@@ -53,6 +60,18 @@ public:
     // Stops every container (stop signal, grace, SIGKILL). Call from the
     // thread running run(), e.g. from an observer callback.
     void request_stop();
+
+    // Per-container controls, also only from the thread running run(). Throw
+    // rusty::Error for an unknown name or a container that is not running.
+    void pause(const std::string& container);
+    void resume(const std::string& container);
+    cgroup::Stats stats(const std::string& container) const;
+    // The cgroup of a running container, e.g. "/rusty-supervisor/demo/web".
+    std::string cgroup_path(const std::string& container) const;
+
+    // The reactor's executor, to post work (timers, controls) onto the
+    // thread that runs run().
+    boost::asio::any_io_executor executor();
 
     const std::filesystem::path& state_dir() const;
 

@@ -33,18 +33,23 @@ void reply(int sock, const SpawnReply& r, std::span<const int> fds) {
 // errors on the socket itself end the helper.
 void serve_one(int sock, std::string_view bytes, std::vector<UniqueFd>& fds, ino_t mount_ns) {
     SpawnRequest request = decode_spawn_request(bytes);
-    if (fds.size() != 2) {
+    if (fds.size() != 2 && fds.size() != 3) {
         reply(sock, {request.id, -1, EINVAL, "spawn request without stdout and stderr fds"}, {});
         return;
     }
     sys::Pipe setup_error = sys::make_pipe();
 
     sys::Clone3Request clone;
-    clone.flags = CLONE_PARENT | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    clone.flags = CLONE_PARENT | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
     // With CLONE_PARENT the child inherits our exit signal (SIGCHLD, to the
     // supervisor); clone3 insists that none be given.
     clone.exit_signal = 0;
     if (request.spec.network == NetworkMode::None) clone.flags |= CLONE_NEWNET;
+    if (request.spec.pid == PidMode::Private) clone.flags |= CLONE_NEWPID;
+    // Born in its v2 cgroup; a cgroup namespace now only if there are no v1
+    // cgroups left to join (the init unshares one after joining them).
+    if (fds.size() == 3) clone.cgroup_fd = fds[2].get();
+    if (request.cgroup_join.empty()) clone.flags |= CLONE_NEWCGROUP;
     int pidfd = -1;
     pid_t pid = sys::raw_clone3(clone, &pidfd);
     if (pid == 0) {
@@ -91,7 +96,7 @@ void serve_one(int sock, std::string_view bytes, std::vector<UniqueFd>& fds, ino
     std::vector<std::byte> buffer(kMaxMessage);
     for (;;) {
         try {
-            sys::Received msg = sys::recv_with_fds(sock, buffer, 2);
+            sys::Received msg = sys::recv_with_fds(sock, buffer, 3);
             if (msg.size == 0) ::_exit(0);
             std::string_view bytes(reinterpret_cast<const char*>(buffer.data()), msg.size);
             serve_one(sock, bytes, msg.fds, mount_ns);
@@ -190,7 +195,7 @@ void HelperClient::fail_all_pending() {
     pending_.clear();
 }
 
-reactor::Task<SpawnedInit> HelperClient::spawn(SpawnRequest request, int stdout_fd, int stderr_fd) {
+reactor::Task<SpawnedInit> HelperClient::spawn(SpawnRequest request, int stdout_fd, int stderr_fd, int cgroup_fd) {
     if (closed_) throw Error("the helper process is gone");
     Pending pending(socket_.get_executor());
     pending.wakeup.expires_at(asio::steady_timer::time_point::max());
@@ -199,7 +204,8 @@ reactor::Task<SpawnedInit> HelperClient::spawn(SpawnRequest request, int stdout_
     if (bytes.size() > kMaxMessage)
         throw Error("spawn request of " + std::to_string(bytes.size()) + " bytes is over the " +
                     std::to_string(kMaxMessage / 1024) + " KiB limit; shorten the command or environment");
-    int fds[] = {stdout_fd, stderr_fd};
+    const int fds_all[] = {stdout_fd, stderr_fd, cgroup_fd};
+    std::span<const int> fds(fds_all, cgroup_fd >= 0 ? 3 : 2);
     for (;;) {
         try {
             sys::send_with_fds(socket_.native_handle(), std::as_bytes(std::span(bytes)), fds);

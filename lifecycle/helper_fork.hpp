@@ -63,11 +63,12 @@ public:
     // Reads replies until the helper closes the socket or close() is called.
     reactor::Task<void> run();
 
-    // Asks the helper for a new container init. The stdout/stderr fds are
-    // passed to it; the caller still closes its copies. Throws rusty::Error
+    // Asks the helper for a new container init. The stdout/stderr fds (and
+    // the v2 cgroup directory to place it in, if >= 0) are passed to it; the
+    // caller still closes its copies. Throws rusty::Error
     // when clone3 failed or the helper is gone. Not cancellable: once asked,
     // the caller always learns the pid, so no container is ever orphaned.
-    reactor::Task<SpawnedInit> spawn(SpawnRequest request, int stdout_fd, int stderr_fd);
+    reactor::Task<SpawnedInit> spawn(SpawnRequest request, int stdout_fd, int stderr_fd, int cgroup_fd = -1);
 
     void close();
 

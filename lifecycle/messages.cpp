@@ -30,6 +30,8 @@ std::string encode(const SpawnRequest& r) {
         {"user", s.user},
         {"hostname", s.hostname},
         {"network", s.network == NetworkMode::Host ? "host" : "none"},
+        {"pid", s.pid == PidMode::Host ? "host" : "private"},
+        {"cgroup_join", r.cgroup_join},
         {"lower", r.rootfs.lower.string()},
         {"upper", r.rootfs.upper.string()},
         {"work", r.rootfs.work.string()},
@@ -52,6 +54,8 @@ SpawnRequest decode_spawn_request(std::string_view bytes) {
         s.user = j.at("user").get<std::string>();
         s.hostname = j.at("hostname").get<std::string>();
         s.network = j.at("network") == "host" ? NetworkMode::Host : NetworkMode::None;
+        s.pid = j.at("pid") == "host" ? PidMode::Host : PidMode::Private;
+        r.cgroup_join = j.at("cgroup_join").get<std::vector<std::string>>();
         r.rootfs.lower = j.at("lower").get<std::string>();
         r.rootfs.upper = j.at("upper").get<std::string>();
         r.rootfs.work = j.at("work").get<std::string>();

@@ -1,6 +1,6 @@
 // The messages exchanged by the three processes of a container start:
 //
-//   supervisor --SpawnRequest (+ stdout, stderr fds)--> helper
+//   supervisor --SpawnRequest (+ stdout, stderr[, v2 cgroup dir] fds)--> helper
 //   helper     --SpawnReply   (+ pidfd, setup-error fd)--> supervisor
 //   container init --SetupFailure (on the setup-error pipe)--> supervisor
 //
@@ -36,6 +36,10 @@ struct SpawnRequest {
     std::uint64_t id = 0;
     ContainerSpec spec;
     RootfsPlan rootfs;
+    // v1 cgroup.procs files the init writes "0" to, first thing, before it
+    // enters a cgroup namespace of its own. The v2 cgroup comes as a
+    // directory fd with the request (clone3 CLONE_INTO_CGROUP).
+    std::vector<std::string> cgroup_join;
 };
 
 struct SpawnReply {

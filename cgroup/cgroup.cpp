@@ -1,0 +1,422 @@
+#include "cgroup/cgroup.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "cgroup/limits.hpp"
+#include "core/error.hpp"
+#include "core/strings.hpp"
+#include "core/syscalls.hpp"
+
+namespace rusty::cgroup {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
+
+// cgroupfs interface files exist already; in a stand-in tree (tests) they are
+// created by the write, as the kernel would have made them.
+void write_value(const fs::path& file, std::string_view value, bool create) {
+    const int flags = O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0);
+    UniqueFd fd(::open(file.c_str(), flags, 0644));
+    if (!fd) throw_sys("open(" + quoted(file) + ")");
+    if (::write(fd.get(), value.data(), value.size()) < 0)
+        throw_sys("write(" + quoted(file) + ", \"" + std::string(value) + "\")");
+}
+
+// True when it made the directory, false when it was there already.
+bool make_dir(const fs::path& dir) {
+    if (::mkdir(dir.c_str(), 0755) == 0) return true;
+    if (errno == EEXIST) return false;
+    throw_sys("mkdir(" + quoted(dir) + ")");
+}
+
+std::optional<std::string> try_read(const fs::path& path) {
+    try {
+        return read_file(path);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+std::optional<std::uint64_t> read_number(const fs::path& path) {
+    std::optional<std::string> text = try_read(path);
+    if (!text) return std::nullopt;
+    try {
+        return std::stoull(*text);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+std::vector<pid_t> parse_pids(std::string_view text) {
+    std::vector<pid_t> out;
+    for (std::string_view line : split(text, '\n')) {
+        if (line.empty()) continue;
+        pid_t pid = 0;
+        for (char c : line) pid = pid * 10 + (c - '0');
+        out.push_back(pid);
+    }
+    return out;
+}
+
+bool is_cpuset_root(const Layout& layout, const fs::path& root) {
+    auto cpuset = layout.v1_root("cpuset");
+    return cpuset && *cpuset == root;
+}
+
+// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and takes
+// no task until given some: copy the parent's.
+void inherit_cpuset(const fs::path& dir, bool create) {
+    for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+        std::optional<std::string> own = try_read(dir / file);
+        if (own && own->find_first_not_of(" \n") != std::string::npos) continue;
+        write_value(dir / file, read_file(dir.parent_path() / file), create);
+    }
+}
+
+std::vector<std::string_view> components(std::string_view path) {
+    std::vector<std::string_view> out;
+    for (std::string_view part : split(path, '/'))
+        if (!part.empty()) out.push_back(part);
+    return out;
+}
+
+}  // namespace
+
+std::string read_file(const fs::path& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_sys("open(" + quoted(path) + ")");
+    std::string text;
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_sys("read(" + quoted(path) + ")");
+        if (n == 0) return text;
+        text.append(chunk, static_cast<std::size_t>(n));
+    }
+}
+
+std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key) {
+    for (std::string_view line : split(text, '\n')) {
+        if (line.size() > key.size() && line.starts_with(key) && line[key.size()] == ' ') {
+            std::uint64_t value = 0;
+            for (char c : line.substr(key.size() + 1)) {
+                if (c < '0' || c > '9') return std::nullopt;
+                value = value * 10 + static_cast<std::uint64_t>(c - '0');
+            }
+            return value;
+        }
+    }
+    return std::nullopt;
+}
+
+nlohmann::json to_json(const Stats& s) {
+    auto value = [](const std::optional<std::uint64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+    return {{"memory_bytes", value(s.memory_bytes)},
+            {"memory_peak_bytes", value(s.memory_peak_bytes)},
+            {"cpu_usage_usec", value(s.cpu_usage_usec)},
+            {"pids", value(s.pids)}};
+}
+
+// ---- ContainerCgroup ---------------------------------------------------------
+
+std::vector<std::string> ContainerCgroup::join_files() const {
+    std::set<std::string> files;
+    for (const auto& [controller, dir] : v1_dirs_) files.insert((dir / "cgroup.procs").string());
+    return {files.begin(), files.end()};
+}
+
+std::optional<fs::path> ContainerCgroup::v1_dir(std::string_view controller) const {
+    auto it = v1_dirs_.find(std::string(controller));
+    if (it == v1_dirs_.end()) return std::nullopt;
+    return it->second;
+}
+
+fs::path ContainerCgroup::events_file() const { return v2_dir_.empty() ? fs::path() : v2_dir_ / "cgroup.events"; }
+
+std::optional<ContainerCgroup::MemoryEvents> ContainerCgroup::memory_events() const {
+    auto it = where_.find("memory");
+    if (it == where_.end()) return std::nullopt;
+    if (it->second == Version::V2) return MemoryEvents{Version::V2, v2_dir_};
+    if (it->second == Version::V1) return MemoryEvents{Version::V1, *v1_dir("memory")};
+    return std::nullopt;
+}
+
+std::vector<pid_t> ContainerCgroup::pids() const {
+    if (!v2_dir_.empty()) return parse_pids(read_file(v2_dir_ / "cgroup.procs"));
+    if (!v1_dirs_.empty()) return parse_pids(read_file(v1_dirs_.begin()->second / "cgroup.procs"));
+    return {};
+}
+
+bool ContainerCgroup::populated() const {
+    if (!v2_dir_.empty()) return keyed_value(read_file(events_file()), "populated").value_or(0) != 0;
+    return !pids().empty();
+}
+
+bool ContainerCgroup::can_freeze() const { return !v2_dir_.empty() || v1_dirs_.contains("freezer"); }
+
+void ContainerCgroup::freeze(bool frozen) const {
+    if (!v2_dir_.empty()) return write_value(v2_dir_ / "cgroup.freeze", frozen ? "1" : "0", stand_in_);
+    if (auto dir = v1_dir("freezer")) return write_value(*dir / "freezer.state", frozen ? "FROZEN" : "THAWED", stand_in_);
+    throw Error("cgroup " + path_ + ": pausing needs cgroup v2 or the v1 freezer controller");
+}
+
+bool ContainerCgroup::frozen() const {
+    if (!v2_dir_.empty()) return keyed_value(read_file(events_file()), "frozen").value_or(0) != 0;
+    if (auto dir = v1_dir("freezer")) return read_file(*dir / "freezer.state").starts_with("FROZEN");
+    return false;
+}
+
+void ContainerCgroup::kill() const {
+    if (!v2_dir_.empty() && ::access((v2_dir_ / "cgroup.kill").c_str(), W_OK) == 0) {
+        write_value(v2_dir_ / "cgroup.kill", "1", false);
+        return;
+    }
+    // No cgroup.kill (v1, or v2 before Linux 5.14): freeze so that no process
+    // can fork or exit (its pid cannot be reused while we signal it), signal
+    // every pid, thaw so the signals are taken, until none is left.
+    const bool freeze_first = can_freeze();
+    for (int round = 0; round < 1000; ++round) {
+        if (freeze_first) freeze(true);
+        std::vector<pid_t> left = pids();
+        for (pid_t pid : left) ::kill(pid, SIGKILL);
+        if (freeze_first) freeze(false);
+        if (left.empty()) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    throw Error("cgroup " + path_ + ": processes remain after SIGKILL");
+}
+
+void ContainerCgroup::signal_all(int sig) const {
+    const std::string member = ":" + path_ + "\n";
+    for (pid_t pid : pids()) {
+        // The pidfd pins the process: check it is still ours, then signal
+        // that very process, never a later one that reuses the pid.
+        UniqueFd pidfd(sys::raw_pidfd_open(pid, 0));
+        if (!pidfd) continue;
+        std::optional<std::string> cgroups = try_read("/proc/" + std::to_string(pid) + "/cgroup");
+        if (!cgroups || cgroups->find(member) == std::string::npos) continue;
+        sys::raw_pidfd_send_signal(pidfd.get(), sig);
+    }
+}
+
+std::uint64_t ContainerCgroup::oom_kills() const {
+    auto memory = memory_events();
+    if (!memory) return 0;
+    const char* file = memory->version == Version::V2 ? "memory.events" : "memory.oom_control";
+    return keyed_value(try_read(memory->dir / file).value_or(""), "oom_kill").value_or(0);
+}
+
+Stats ContainerCgroup::stats() const {
+    Stats s;
+    auto memory = memory_events();
+    if (memory && memory->version == Version::V2) {
+        s.memory_bytes = read_number(v2_dir_ / "memory.current");
+        s.memory_peak_bytes = read_number(v2_dir_ / "memory.peak");
+    } else if (memory) {
+        s.memory_bytes = read_number(memory->dir / "memory.usage_in_bytes");
+        s.memory_peak_bytes = read_number(memory->dir / "memory.max_usage_in_bytes");
+    }
+    if (!v2_dir_.empty()) {
+        s.cpu_usage_usec = keyed_value(try_read(v2_dir_ / "cpu.stat").value_or(""), "usage_usec");
+    } else if (auto dir = v1_dir("cpuacct")) {
+        if (auto ns = read_number(*dir / "cpuacct.usage")) s.cpu_usage_usec = *ns / 1000;
+    }
+    auto pids_where = where_.find("pids");
+    if (pids_where != where_.end() && pids_where->second == Version::V2) {
+        s.pids = read_number(v2_dir_ / "pids.current");
+    } else if (auto dir = v1_dir("pids")) {
+        s.pids = read_number(*dir / "pids.current");
+    } else {
+        // No pids controller: count the threads the cgroup lists.
+        std::optional<std::string> threads = !v2_dir_.empty() ? try_read(v2_dir_ / "cgroup.threads")
+                                             : !v1_dirs_.empty() ? try_read(v1_dirs_.begin()->second / "tasks")
+                                                                 : std::nullopt;
+        if (threads) s.pids = parse_pids(*threads).size();
+    }
+    return s;
+}
+
+bool ContainerCgroup::remove() noexcept {
+    std::set<fs::path> dirs;
+    for (const auto& [controller, dir] : v1_dirs_) dirs.insert(dir);
+    if (!v2_dir_.empty()) dirs.insert(v2_dir_);
+    v2_fd_.reset();
+    bool all = true;
+    for (const fs::path& dir : dirs) {
+        if (stand_in_) {
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+        } else if (::rmdir(dir.c_str()) < 0 && errno != ENOENT) {
+            all = false;
+        }
+    }
+    return all;
+}
+
+// ---- FleetCgroups ------------------------------------------------------------
+
+FleetCgroups::FleetCgroups(Layout layout, const FleetSpec& fleet)
+    : layout_(std::move(layout)),
+      parent_(fleet.cgroup_parent),
+      fleet_path_((fleet.cgroup_parent == "/" ? "" : fleet.cgroup_parent) + "/" + fleet.name) {
+    std::set<std::string> v2;
+    for (const ContainerSpec& c : fleet.containers) {
+        for (const std::string& controller : controllers_for(c.resources))
+            if (layout_.where(controller) == Version::V2) v2.insert(controller);
+    }
+    v2_controllers_.assign(v2.begin(), v2.end());
+}
+
+fs::path FleetCgroups::ensure_ancestors(const fs::path& root, std::string_view) {
+    const bool cpuset = is_cpuset_root(layout_, root);
+    fs::path dir = root;
+    for (std::string_view part : components(fleet_path_)) {
+        dir /= part;
+        bool made = false;
+        try {
+            made = make_dir(dir);
+        } catch (const Error& e) {
+            // A fleet of the same parent that just ended may remove the
+            // parent between our mkdirs: make the whole path again.
+            if (e.sys_errno() != ENOENT) throw;
+            return ensure_ancestors(root, {});
+        }
+        if (made) created_.push_back(dir);
+        if (cpuset) inherit_cpuset(dir, layout_.stand_in());
+    }
+    return dir;
+}
+
+// Controllers reach a cgroup only when every ancestor lists them in
+// cgroup.subtree_control. We write that file in the cgroup parent and below
+// (ours to manage), never above it: there the host must have enabled them.
+void FleetCgroups::enable_v2_controllers() {
+    if (v2_controllers_.empty()) return;
+    const fs::path root = layout_.v2_root();
+    const std::vector<std::string_view> parts = components(fleet_path_);
+    const std::size_t parent_depth = components(parent_).size();
+    fs::path dir = root;
+    for (std::size_t depth = 0; depth <= parts.size(); ++depth) {
+        if (depth > 0) dir /= parts[depth - 1];
+        // `dir` hands controllers to its children: depth 0 is the root.
+        const bool ours = depth >= std::max<std::size_t>(parent_depth, 1) ||
+                          std::find(created_.begin(), created_.end(), dir) != created_.end();
+        if (ours) {
+            std::string enable;
+            for (const std::string& c : v2_controllers_) enable += (enable.empty() ? "+" : " +") + c;
+            write_value(dir / "cgroup.subtree_control", enable, layout_.stand_in());
+            continue;
+        }
+        const std::string enabled = read_file(dir / "cgroup.subtree_control");
+        const std::vector<std::string_view> have = split(enabled.substr(0, enabled.find('\n')), ' ');
+        for (const std::string& c : v2_controllers_) {
+            if (std::find(have.begin(), have.end(), c) == have.end())
+                throw Error("the " + c + " controller is not enabled in " + quoted(dir / "cgroup.subtree_control") +
+                            "; rusty writes that file only in its cgroup parent \"" + parent_ +
+                            "\" and below (enable it there, e.g. echo +" + c + " > that file)");
+        }
+    }
+}
+
+ContainerCgroup FleetCgroups::create(const ContainerSpec& spec) {
+    ContainerCgroup cg;
+    cg.path_ = fleet_path_ + "/" + spec.name;
+    cg.stand_in_ = layout_.stand_in();
+    const bool create_files = layout_.stand_in();
+
+    // A leaf of an earlier run: replaced if empty, an error if not.
+    auto fresh_leaf = [&](const fs::path& dir) {
+        if (!make_dir(dir)) {
+            std::optional<std::string> procs = try_read(dir / "cgroup.procs");
+            if (procs && !procs->empty())
+                throw Error("cgroup " + quoted(dir) + " still holds processes of an earlier run (pids " +
+                            std::to_string(parse_pids(*procs).size()) + "); stop them or remove it");
+            if (cg.stand_in_) fs::remove_all(dir);
+            else if (::rmdir(dir.c_str()) < 0) throw_sys("rmdir(" + quoted(dir) + ")");
+            make_dir(dir);
+        }
+    };
+
+    // Removes what was made so far if a step fails.
+    struct Undo {
+        ContainerCgroup& cg;
+        bool armed = true;
+        ~Undo() {
+            if (armed) cg.remove();
+        }
+    } undo{cg};
+
+    if (!layout_.v2_root().empty()) {
+        fs::path fleet_dir = ensure_ancestors(layout_.v2_root(), {});
+        if (!v2_ready_) {
+            enable_v2_controllers();
+            v2_ready_ = true;
+        }
+        cg.v2_dir_ = fleet_dir / spec.name;
+        fresh_leaf(cg.v2_dir_);
+        cg.v2_fd_.reset(::open(cg.v2_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!cg.v2_fd_) throw_sys("open(" + quoted(cg.v2_dir_) + ")");
+    }
+
+    // The v1 hierarchies to join.
+    std::set<std::string> join;
+    if (layout_.mode() == Mode::V1) {
+        for (const char* c : {"memory", "pids", "cpu", "cpuacct", "freezer"})
+            if (layout_.v1_root(c)) join.insert(c);
+    }
+    for (const std::string& c : controllers_for(spec.resources))
+        if (layout_.where(c) == Version::V1) join.insert(c);
+    std::map<fs::path, fs::path> leaf_of_root;
+    for (const std::string& c : join) {
+        const fs::path root = *layout_.v1_root(c);
+        auto it = leaf_of_root.find(root);
+        if (it == leaf_of_root.end()) {
+            fs::path leaf = ensure_ancestors(root, c) / spec.name;
+            fresh_leaf(leaf);
+            if (is_cpuset_root(layout_, root)) inherit_cpuset(leaf, create_files);
+            it = leaf_of_root.emplace(root, leaf).first;
+        }
+        cg.v1_dirs_.emplace(c, it->second);
+    }
+    for (const char* c : {"memory", "pids", "cpu", "cpuset"}) {
+        const Version v = layout_.where(c);
+        cg.where_[c] = v == Version::V2 || (v == Version::V1 && cg.v1_dirs_.contains(c)) ? v : Version::None;
+    }
+
+    for (const LimitWrite& w : plan_limits(spec.resources, layout_).writes) {
+        const fs::path dir = cg.where_[w.controller] == Version::V2 ? cg.v2_dir_ : *cg.v1_dir(w.controller);
+        try {
+            write_value(dir / w.file, w.value, create_files);
+        } catch (const Error& e) {
+            throw e.context(w.field);
+        }
+    }
+    undo.armed = false;
+    return cg;
+}
+
+void FleetCgroups::remove() noexcept {
+    for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+        if (layout_.stand_in()) {
+            std::error_code ec;
+            fs::remove_all(*it, ec);
+        } else {
+            ::rmdir(it->c_str());  // fails while another fleet's cgroups are in it
+        }
+    }
+    created_.clear();
+    v2_ready_ = false;
+}
+
+}  // namespace rusty::cgroup

@@ -1,0 +1,141 @@
+// One cgroup per container, in every hierarchy it needs, under
+// <cgroup_parent>/<fleet>/<container>, always by absolute path.
+//
+// FleetCgroups creates them (and the fleet's directories above them),
+// writes their limits, and removes only what it created. A ContainerCgroup is
+// one container's cgroup for one run: the directory fd that places the init
+// at birth (clone3 CLONE_INTO_CGROUP), the v1 cgroup.procs files the init
+// joins itself before exec, and kill, freeze, statistics and removal.
+//
+// Which hierarchies a container joins:
+//   v2      its v2 cgroup only;
+//   hybrid  its v2 cgroup (placement, events, kill, freeze), plus a v1 cgroup
+//           for each controller its limits need that only v1 has;
+//   v1      a v1 cgroup in memory, pids, cpu, cpuacct and freezer (for kill,
+//           pause and statistics), plus cpuset when it sets a cpuset.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cgroup/layout.hpp"
+#include "core/fd.hpp"
+#include "core/spec.hpp"
+
+namespace rusty::cgroup {
+
+struct Stats {
+    std::optional<std::uint64_t> memory_bytes;       // memory.current | memory.usage_in_bytes
+    std::optional<std::uint64_t> memory_peak_bytes;  // memory.peak | memory.max_usage_in_bytes
+    std::optional<std::uint64_t> cpu_usage_usec;     // cpu.stat usage_usec | cpuacct.usage / 1000
+    std::optional<std::uint64_t> pids;               // pids.current, else the threads listed
+};
+// {"memory_bytes":…,"memory_peak_bytes":…,"cpu_usage_usec":…,"pids":…}; null where unknown.
+nlohmann::json to_json(const Stats& stats);
+
+class ContainerCgroup {
+public:
+    ContainerCgroup(ContainerCgroup&&) noexcept = default;
+    ContainerCgroup& operator=(ContainerCgroup&&) noexcept = default;
+
+    // "/rusty-supervisor/<fleet>/<container>"
+    const std::string& path() const { return path_; }
+    // The v2 directory fd for CLONE_INTO_CGROUP; -1 without a v2 hierarchy.
+    int placement_fd() const { return v2_fd_.get(); }
+    // The v2 directory; empty without a v2 hierarchy.
+    const std::filesystem::path& v2_dir() const { return v2_dir_; }
+    // The v1 cgroup.procs files the init must write "0" to before exec.
+    std::vector<std::string> join_files() const;
+
+    // v2 cgroup.events, watched for "populated" and "frozen"; empty without v2.
+    std::filesystem::path events_file() const;
+    // Where OOM kills are counted and signalled: v2 memory.events, or the v1
+    // memory directory (memory.oom_control, cgroup.event_control); nullopt
+    // without a memory cgroup.
+    struct MemoryEvents {
+        Version version;
+        std::filesystem::path dir;
+    };
+    std::optional<MemoryEvents> memory_events() const;
+
+    // Whether any process is in the cgroup.
+    bool populated() const;
+    // Sends SIGKILL to every process: cgroup.kill on v2; else freeze, signal
+    // every pid, thaw, until none is left.
+    void kill() const;
+    // Sends `sig` to every process in the cgroup (through a pidfd each).
+    void signal_all(int sig) const;
+    // Freezes (pause) or thaws (resume): v2 cgroup.freeze, else the v1 freezer.
+    void freeze(bool frozen) const;
+    // Frozen as the kernel reports it (v2 cgroup.events "frozen", v1 freezer.state).
+    bool frozen() const;
+    bool can_freeze() const;
+    // Processes killed by the OOM killer in this cgroup since it was created.
+    std::uint64_t oom_kills() const;
+    Stats stats() const;
+
+    // Removes the cgroup from every hierarchy. False while processes remain
+    // (nothing is removed then); never throws.
+    bool remove() noexcept;
+
+private:
+    friend class FleetCgroups;
+    ContainerCgroup() = default;
+    std::optional<std::filesystem::path> v1_dir(std::string_view controller) const;
+    std::vector<pid_t> pids() const;
+
+    std::string path_;
+    bool stand_in_ = false;
+    std::filesystem::path v2_dir_;
+    UniqueFd v2_fd_;
+    std::map<std::string, std::filesystem::path> v1_dirs_;  // controller -> directory
+    std::map<std::string, Version> where_;                  // memory, pids, cpu, cpuset -> hierarchy used
+};
+
+class FleetCgroups {
+public:
+    // Nothing is created yet.
+    FleetCgroups(Layout layout, const FleetSpec& fleet);
+    FleetCgroups(const FleetCgroups&) = delete;
+    FleetCgroups& operator=(const FleetCgroups&) = delete;
+
+    const Layout& layout() const { return layout_; }
+    // "/rusty-supervisor/<fleet>"
+    const std::string& fleet_path() const { return fleet_path_; }
+
+    // A fresh cgroup for one run of `spec`, its limits written. An empty
+    // leftover of an earlier run is replaced; one that still holds processes
+    // is an error (they are not ours to kill). Throws rusty::Error naming
+    // the file and the errno.
+    ContainerCgroup create(const ContainerSpec& spec);
+
+    // Removes the fleet's directories this object created, deepest first,
+    // where empty. Never throws.
+    void remove() noexcept;
+
+private:
+    std::filesystem::path ensure_ancestors(const std::filesystem::path& root, std::string_view controller_hint);
+    void enable_v2_controllers();
+
+    Layout layout_;
+    std::string parent_;
+    std::string fleet_path_;
+    std::vector<std::string> v2_controllers_;  // enabled in the fleet's subtree
+    bool v2_ready_ = false;
+    std::vector<std::filesystem::path> created_;  // ancestors made by us, in creation order
+};
+
+// Interface-file helpers, shared with the watches and tests.
+std::string read_file(const std::filesystem::path& path);
+// "key value" lines (cgroup.events, memory.events, cpu.stat): the value of `key`.
+std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key);
+
+}  // namespace rusty::cgroup

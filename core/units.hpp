@@ -1,0 +1,20 @@
+// Quantities as people write them in Compose files.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace rusty {
+
+// A size in bytes as Docker and Compose write it: digits with an optional
+// fraction, an optional space, and an optional unit b, k, m, g, t or p
+// (case-insensitive, powers of 1024, optionally followed by "b" or "ib":
+// "64m", "1.5GiB", "512kb", "4096"). nullopt if malformed or over INT64_MAX.
+std::optional<std::int64_t> parse_size(std::string_view text);
+
+// "0-3,6,8-9" as in cpuset.cpus: comma-separated CPU numbers and ascending
+// ranges. The highest CPU named, or nullopt if malformed.
+std::optional<unsigned> parse_cpu_list(std::string_view text);
+
+}  // namespace rusty
