@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -266,10 +267,10 @@ bool ContainerCgroup::remove() noexcept {
 
 // ---- FleetCgroups ------------------------------------------------------------
 
-FleetCgroups::FleetCgroups(Layout layout, const FleetSpec& fleet)
-    : layout_(std::move(layout)),
-      parent_(fleet.cgroup_parent),
-      fleet_path_((fleet.cgroup_parent == "/" ? "" : fleet.cgroup_parent) + "/" + fleet.name) {
+FleetCgroups::FleetCgroups(Layout layout, const FleetSpec& fleet) : layout_(std::move(layout)) {
+    for (std::string_view part : components(fleet.cgroup_parent)) (parent_ += "/") += part;
+    fleet_path_ = parent_ + "/" + fleet.name;
+    if (parent_.empty()) parent_ = "/";
     std::set<std::string> v2;
     for (const ContainerSpec& c : fleet.containers) {
         for (const std::string& controller : controllers_for(c.resources))
@@ -295,6 +296,7 @@ fs::path FleetCgroups::ensure_ancestors(const fs::path& root, std::string_view) 
         if (made) created_.push_back(dir);
         if (cpuset) inherit_cpuset(dir, layout_.stand_in());
     }
+    fleet_dirs_.insert(dir);
     return dir;
 }
 
@@ -326,6 +328,30 @@ void FleetCgroups::enable_v2_controllers() {
                             "; rusty writes that file only in its cgroup parent \"" + parent_ +
                             "\" and below (enable it there, e.g. echo +" + c + " > that file)");
         }
+    }
+}
+
+void FleetCgroups::lock() {
+    fs::path root = layout_.v2_root();
+    if (root.empty() && !layout_.v1_roots().empty()) root = layout_.v1_roots().begin()->second;
+    if (root.empty()) return;
+    // A supervisor that ends removes the directory: one that opened it just
+    // before would hold a lock on a directory no one else can find. So,
+    // having the lock, check that it is still the directory at the path.
+    for (;;) {
+        const fs::path dir = ensure_ancestors(root, {});
+        lock_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!lock_) throw_sys("open(" + quoted(dir) + ")");
+        if (::flock(lock_.get(), LOCK_EX | LOCK_NB) < 0) {
+            if (errno == EWOULDBLOCK)
+                throw Error("cgroup " + quoted(dir) + " is in use by another supervisor of a fleet named \"" +
+                            fleet_path_.substr(fleet_path_.rfind('/') + 1) +
+                            "\"; give this fleet another name or another cgroup parent");
+            throw_sys("flock(" + quoted(dir) + ")");
+        }
+        struct stat held {}, named {};
+        if (::fstat(lock_.get(), &held) < 0) throw_sys("fstat(" + quoted(dir) + ")");
+        if (::stat(dir.c_str(), &named) == 0 && named.st_ino == held.st_ino && named.st_dev == held.st_dev) return;
     }
 }
 
@@ -407,16 +433,22 @@ ContainerCgroup FleetCgroups::create(const ContainerSpec& spec) {
 }
 
 void FleetCgroups::remove() noexcept {
-    for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+    // The fleet's own directories (ours even if a crashed run left them),
+    // then the ancestors made here; rmdir fails on one another fleet uses.
+    std::vector<fs::path> dirs(fleet_dirs_.begin(), fleet_dirs_.end());
+    dirs.insert(dirs.end(), created_.rbegin(), created_.rend());
+    for (const fs::path& dir : dirs) {
         if (layout_.stand_in()) {
             std::error_code ec;
-            fs::remove_all(*it, ec);
+            fs::remove_all(dir, ec);
         } else {
-            ::rmdir(it->c_str());  // fails while another fleet's cgroups are in it
+            ::rmdir(dir.c_str());
         }
     }
+    fleet_dirs_.clear();
     created_.clear();
     v2_ready_ = false;
+    lock_.reset();
 }
 
 }  // namespace rusty::cgroup

@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,7 @@ class FleetCgroups {
 public:
     // Nothing is created yet.
     FleetCgroups(Layout layout, const FleetSpec& fleet);
+    ~FleetCgroups() { remove(); }
     FleetCgroups(const FleetCgroups&) = delete;
     FleetCgroups& operator=(const FleetCgroups&) = delete;
 
@@ -111,14 +113,20 @@ public:
     // "/rusty-supervisor/<fleet>"
     const std::string& fleet_path() const { return fleet_path_; }
 
+    // Creates the fleet's cgroup directory and takes an exclusive flock on
+    // it, held for this object's life: two supervisors of one fleet name
+    // under one cgroup parent would fight over the same cgroups. Throws
+    // rusty::Error naming the directory when another supervisor holds it.
+    void lock();
+
     // A fresh cgroup for one run of `spec`, its limits written. An empty
     // leftover of an earlier run is replaced; one that still holds processes
     // is an error (they are not ours to kill). Throws rusty::Error naming
     // the file and the errno.
     ContainerCgroup create(const ContainerSpec& spec);
 
-    // Removes the fleet's directories this object created, deepest first,
-    // where empty. Never throws.
+    // Removes the fleet's directory in each hierarchy it used, and the
+    // ancestors this object created, deepest first, where empty. Never throws.
     void remove() noexcept;
 
 private:
@@ -131,6 +139,8 @@ private:
     std::vector<std::string> v2_controllers_;  // enabled in the fleet's subtree
     bool v2_ready_ = false;
     std::vector<std::filesystem::path> created_;  // ancestors made by us, in creation order
+    std::set<std::filesystem::path> fleet_dirs_;  // <root>/<parent>/<fleet> of each hierarchy used
+    UniqueFd lock_;
 };
 
 // Interface-file helpers, shared with the watches and tests.

@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "cgroup/layout.hpp"
 #include "cli/printer.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
     std::string log_format = "text";
     double stop_timeout = 10.0;
     bool debug = false;
+    std::string cgroup_parent;
     app.add_option("-c,--config", config_path, "fleet.json to run")->check(CLI::ExistingFile);
     app.add_option("--state-dir", state_dir, "this fleet's state directory (default: ROOT/<fleet name>)");
     app.add_option("--root", root, "directory for images and fleet state")->capture_default_str();
@@ -49,9 +51,13 @@ int main(int argc, char** argv) {
     app.add_option("--stop-timeout", stop_timeout, "seconds between SIGTERM and SIGKILL when stopping")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
+    app.add_option("--cgroup-parent", cgroup_parent,
+                   "absolute cgroup path holding <fleet>/<container> cgroups (default: fleet.json's "
+                   "cgroup_parent, else /rusty-supervisor)");
     app.add_flag("--debug", debug, "log the supervisor's own diagnostics");
 
-    CLI::App* check = app.add_subcommand("check", "validate a fleet.json and print it normalised; start nothing");
+    CLI::App* check = app.add_subcommand(
+        "check", "validate a fleet.json, and its limits against this host's cgroups; start nothing");
     std::string check_path;
     check->add_option("-c,--config", check_path, "fleet.json to check")->required()->check(CLI::ExistingFile);
     app.require_subcommand(0, 1);
@@ -59,6 +65,9 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
         if (!*check && config_path.empty()) throw CLI::RequiredError("--config");
+        if (!cgroup_parent.empty() && (cgroup_parent[0] != '/' || cgroup_parent.find("/..") != std::string::npos ||
+                                       cgroup_parent.find("/./") != std::string::npos))
+            throw CLI::ValidationError("--cgroup-parent", "must be an absolute cgroup path without . or ..");
         if (!(stop_timeout >= 0 && stop_timeout <= kMaxStopTimeout))
             throw CLI::ValidationError("--stop-timeout", "must be a number of seconds from 0 to " +
                                                              std::to_string(static_cast<long>(kMaxStopTimeout)));
@@ -72,17 +81,26 @@ int main(int argc, char** argv) {
     logger->set_level(debug ? spdlog::level::debug : spdlog::level::warn);
     spdlog::set_default_logger(logger);
 
+    rusty::FleetOptions options;
+    if (!cgroup_parent.empty()) options.cgroup_parent = cgroup_parent;
     rusty::FleetSpec spec;
     try {
         spec = rusty::load_fleet(*check ? check_path : config_path);
+        if (*check) {
+            const rusty::cgroup::Layout layout = rusty::cgroup::Layout::detect();
+            for (const std::string& warning : rusty::check_on_host(spec, options, layout))
+                std::fprintf(stderr, "rusty-supervisor: warning: %s\n", warning.c_str());
+            std::printf("fleet \"%s\": %zu containers, configuration valid\ncgroups: %s, under %s/%s\n",
+                        spec.name.c_str(), spec.containers.size(), layout.describe().c_str(),
+                        spec.cgroup_parent == "/" ? "" : spec.cgroup_parent.c_str(), spec.name.c_str());
+            return 0;
+        }
     } catch (const rusty::ConfigError& e) {
         std::fprintf(stderr, "rusty-supervisor: %s\n", e.what());
         return kExitUsage;
-    }
-    if (*check) {
-        std::printf("fleet \"%s\": %zu containers, configuration valid\n", spec.name.c_str(),
-                    spec.containers.size());
-        return 0;
+    } catch (const std::exception& e) {  // the host's cgroups could not be read
+        std::fprintf(stderr, "rusty-supervisor: %s\n", e.what());
+        return kExitFailure;
     }
 
     // A reader that goes away (`rusty-supervisor ... | head`) must not end
@@ -91,7 +109,6 @@ int main(int argc, char** argv) {
     // drops them. Containers get default dispositions back before exec.
     std::signal(SIGPIPE, SIG_IGN);
 
-    rusty::FleetOptions options;
     options.state_root = root;
     options.state_dir = state_dir;
     options.stop_grace = std::chrono::milliseconds(std::llround(stop_timeout * 1000));

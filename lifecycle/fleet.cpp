@@ -134,16 +134,19 @@ void Fleet::Impl::check_layout(const fs::path& image_dir) const {
 // Checks every limit against the host before anything starts: one the host
 // cannot enforce is a ConfigError, or a warning with best_effort_limits.
 void Fleet::Impl::prepare_cgroups() {
-    if (options.cgroup_parent) spec.cgroup_parent = *options.cgroup_parent;
     cgroup::Layout layout = cgroup::Layout::detect();
-    const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-    for (const std::string& warning : cgroup::check_limits(spec, layout, cpus > 0 ? static_cast<unsigned>(cpus) : 1))
-        spdlog::warn("{}", warning);
+    for (const std::string& warning : check_on_host(spec, options, layout)) spdlog::warn("{}", warning);
     if (layout.mode() == cgroup::Mode::None) {
         spdlog::warn("no cgroup hierarchy is mounted: containers run without cgroups");
         return;
     }
     cgroups.emplace(std::move(layout), spec);
+}
+
+std::vector<std::string> check_on_host(FleetSpec& spec, const FleetOptions& options, const cgroup::Layout& layout) {
+    if (options.cgroup_parent) spec.cgroup_parent = *options.cgroup_parent;
+    const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+    return cgroup::check_limits(spec, layout, cpus > 0 ? static_cast<unsigned>(cpus) : 1);
 }
 
 void Fleet::Impl::prepare() {
@@ -170,6 +173,7 @@ void Fleet::Impl::prepare() {
         image_rootfs.push_back(it->second);
     }
     lock_state_dir();
+    if (cgroups) cgroups->lock();
     nlohmann::json info = {{"name", spec.name}, {"pid", ::getpid()},
                            {"started", rfc3339_nano(std::chrono::system_clock::now())}};
     write_file_atomic(state_dir / "supervisor.json", info.dump() + "\n");

@@ -44,6 +44,13 @@ struct FleetResult {
     int stop_signal = 0;         // the signal that stopped the fleet, if any
 };
 
+// What `check` adds to parsing: the fleet's limits against this host's
+// cgroups (with options.cgroup_parent applied to `spec`). Throws ConfigError
+// naming the field of a limit the host cannot enforce; returns warnings for
+// the ones best_effort_limits lets through.
+std::vector<std::string> check_on_host(FleetSpec& spec, const FleetOptions& options,
+                                       const cgroup::Layout& layout);
+
 class Fleet {
 public:
     // Throws (nothing started yet) if the fleet cannot run: rusty::ConfigError

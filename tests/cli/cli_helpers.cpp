@@ -318,7 +318,8 @@ RunResult run_supervisor(std::vector<std::string> args, std::chrono::millisecond
 // ---- Scratch --------------------------------------------------------------------
 
 std::vector<std::string> Scratch::args(const fs::path& config, std::initializer_list<std::string> extra) const {
-    std::vector<std::string> a = {"--root", root().string(), "--config", config.string()};
+    std::vector<std::string> a = {"--root", root().string(), "--config", config.string(), "--cgroup-parent",
+                                  rusty::test::test_cgroup_parent()};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
 }

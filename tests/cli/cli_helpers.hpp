@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/cgroups.hpp"
 #include "tests/support/temp_dir.hpp"
 
 // REQUIRE for a wait on a running Supervisor: on failure, shows what it has

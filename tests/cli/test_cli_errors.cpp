@@ -115,7 +115,8 @@ TEST_CASE("check: a good fleet.json gives exit 0 and a summary, and starts nothi
         REQUIRE_FALSE(r.timed_out);
         CHECK(r.exited);
         CHECK(r.exit_code == 0);
-        CHECK(r.out == "fleet \"demo\": 2 containers, configuration valid\n");
+        CHECK_THAT(r.out, Catch::StartsWith("fleet \"demo\": 2 containers, configuration valid\ncgroups: "));
+        CHECK_THAT(r.out, Catch::EndsWith(", under /rusty-supervisor/demo\n"));
         CHECK(r.err.empty());
         CHECK_FALSE(fs::exists(scratch.root()));
     }
@@ -126,7 +127,7 @@ TEST_CASE("check: a good fleet.json gives exit 0 and a summary, and starts nothi
         INFO(r.describe());
         REQUIRE_FALSE(r.timed_out);
         CHECK(r.exit_code == 0);
-        CHECK(r.out == "fleet \"my-fleet\": 1 containers, configuration valid\n");
+        CHECK_THAT(r.out, Catch::StartsWith("fleet \"my-fleet\": 1 containers, configuration valid\n"));
         CHECK_FALSE(fs::exists(scratch.root()));
     }
 }

@@ -209,7 +209,7 @@ TEST_CASE("a second supervisor on the same fleet is refused, the first carries o
     CHECK_FALSE(fs::exists(scratch.root() / "sleepers"));
 }
 
-TEST_CASE("the same fleet name under another --root runs side by side", "[cli]") {
+TEST_CASE("the same fleet name under another --root runs side by side under another cgroup parent", "[cli]") {
     Scratch scratch;
     const fs::path file = scratch.write("fleet.json", fleet("sleepers", kSleepers));
     ContainerWatch containers;
@@ -218,11 +218,23 @@ TEST_CASE("the same fleet name under another --root runs side by side", "[cli]")
 
     const fs::path quick = scratch.write(
         "quick.json", fleet("sleepers", R"({"q": {"image": "busybox", "command": "true"}})"));
-    const RunResult other =
-        run_supervisor({"--root", (scratch.path() / "other-root").string(), "--config", quick.string()});
+    const std::string other_parent = rusty::test::test_cgroup_parent() + "/other";
+    const RunResult other = run_supervisor({"--root", (scratch.path() / "other-root").string(), "--config",
+                                            quick.string(), "--cgroup-parent", other_parent});
     INFO(other.describe());
     REQUIRE_FALSE(other.timed_out);
     CHECK(other.exit_code == 0);
+    CHECK(first.running());
+
+    // The same cgroup parent: the cgroups would be the first fleet's. Refused,
+    // and the first fleet is left alone.
+    const RunResult clash =
+        run_supervisor({"--root", (scratch.path() / "third-root").string(), "--config", quick.string(),
+                        "--cgroup-parent", rusty::test::test_cgroup_parent()});
+    INFO(clash.describe());
+    REQUIRE_FALSE(clash.timed_out);
+    CHECK(clash.exit_code == 1);
+    CHECK_THAT(clash.err, Catch::Contains("in use by another supervisor"));
     CHECK(first.running());
 
     first.send_signal(SIGTERM);
@@ -230,6 +242,7 @@ TEST_CASE("the same fleet name under another --root runs side by side", "[cli]")
     INFO(r.describe());
     CHECK(r.exit_code == 0);
     CHECK(containers.all_gone(5s));
+    CHECK_NO_TEST_CGROUPS();
 }
 
 TEST_CASE("a closed stdout does not kill the supervisor and orphan its containers", "[cli]") {
@@ -400,7 +413,8 @@ TEST_CASE("the state-dir option: used instead of ROOT/<name>, locked, removed at
     const fs::path state = scratch.path() / "my-state";
     ContainerWatch containers;
     Supervisor first({"--root", scratch.root().string(), "--state-dir", state.string(), "--config", file.string(),
-                      "--log-format", "json", "--stop-timeout", "0.2"});
+                      "--log-format", "json", "--stop-timeout", "0.2", "--cgroup-parent",
+                      rusty::test::test_cgroup_parent()});
     watch_sleepers(first, containers);
     CHECK(fs::exists(state / "supervisor.json"));
     CHECK(fs::is_directory(state / "one"));
@@ -408,7 +422,8 @@ TEST_CASE("the state-dir option: used instead of ROOT/<name>, locked, removed at
 
     // Another root, the same state directory: still the same fleet.
     const RunResult second = run_supervisor({"--root", (scratch.path() / "root2").string(), "--state-dir",
-                                             state.string(), "--config", file.string()});
+                                             state.string(), "--config", file.string(), "--cgroup-parent",
+                                             rusty::test::test_cgroup_parent()});
     INFO(second.describe());
     REQUIRE_FALSE(second.timed_out);
     CHECK(second.exit_code == 1);

@@ -39,6 +39,7 @@
 #include "core/syscalls.hpp"
 #include "lifecycle/events.hpp"
 #include "lifecycle/fleet.hpp"
+#include "tests/support/cgroups.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace rusty::test {
@@ -73,7 +74,7 @@ public:
                 // Not reaped before Exited is reported: the pid is still ours.
                 int fd = sys::raw_pidfd_open(e.pid);
                 if (fd >= 0) pidfds_[e.container] = UniqueFd(fd);
-            } else if (e.kind != EventKind::Started) {
+            } else if (e.kind == EventKind::Exited || e.kind == EventKind::Failed) {
                 pidfds_.erase(e.container);
             }
         }
@@ -247,6 +248,7 @@ inline RunResult run_fleet(const std::string& json, const fs::path& state_root, 
     options.state_root = state_root;
     options.stop_grace = run.stop_grace;
     options.handle_signals = run.handle_signals;
+    options.cgroup_parent = test_cgroup_parent();
     RunResult r;
     {
         Fleet fleet(std::move(spec), options, recorder);
@@ -270,6 +272,7 @@ inline RunResult run_fleet(const std::string& json, const fs::path& state_root, 
     recorder.kill_running();  // nothing, unless the fleet lost a container
     INFO(recorder.dump());
     CHECK_FALSE(r.watchdog_fired);
+    CHECK_NO_TEST_CGROUPS();
     return r;
 }
 
