@@ -343,15 +343,38 @@ void FleetCgroups::lock() {
         lock_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!lock_) throw_sys("open(" + quoted(dir) + ")");
         if (::flock(lock_.get(), LOCK_EX | LOCK_NB) < 0) {
-            if (errno == EWOULDBLOCK)
+            const int err = errno;
+            // Not ours: remove() must leave it to its owner.
+            lock_.reset();
+            fleet_dirs_.erase(dir);
+            if (err == EWOULDBLOCK)
                 throw Error("cgroup " + quoted(dir) + " is in use by another supervisor of a fleet named \"" +
                             fleet_path_.substr(fleet_path_.rfind('/') + 1) +
                             "\"; give this fleet another name or another cgroup parent");
-            throw_sys("flock(" + quoted(dir) + ")");
+            throw_sys("flock(" + quoted(dir) + ")", err);
         }
         struct stat held {}, named {};
         if (::fstat(lock_.get(), &held) < 0) throw_sys("fstat(" + quoted(dir) + ")");
-        if (::stat(dir.c_str(), &named) == 0 && named.st_ino == held.st_ino && named.st_dev == held.st_dev) return;
+        if (::stat(dir.c_str(), &named) == 0 && named.st_ino == held.st_ino && named.st_dev == held.st_dev) break;
+    }
+    sweep_leftovers();
+}
+
+// Container cgroups an earlier supervisor of this fleet left (it died, or
+// the fleet no longer has that container): the empty ones go. rmdir never
+// removes a cgroup that holds a process, so nothing running is touched.
+void FleetCgroups::sweep_leftovers() noexcept {
+    std::vector<fs::path> roots;
+    if (!layout_.v2_root().empty()) roots.push_back(layout_.v2_root());
+    for (const auto& [controller, root] : layout_.v1_roots()) roots.push_back(root);
+    for (const fs::path& root : roots) {
+        std::error_code ec;
+        const fs::path dir = root / fleet_path_.substr(1);
+        for (const auto& entry : fs::directory_iterator(dir, ec)) {
+            if (!entry.is_directory(ec)) continue;
+            if (layout_.stand_in()) continue;  // a stand-in tree has no earlier runs
+            ::rmdir(entry.path().c_str());
+        }
     }
 }
 

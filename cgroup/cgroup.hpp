@@ -132,6 +132,7 @@ public:
 private:
     std::filesystem::path ensure_ancestors(const std::filesystem::path& root, std::string_view controller_hint);
     void enable_v2_controllers();
+    void sweep_leftovers() noexcept;
 
     Layout layout_;
     std::string parent_;

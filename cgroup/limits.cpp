@@ -1,6 +1,7 @@
 #include "cgroup/limits.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <system_error>
 
 #include "core/error.hpp"
@@ -76,8 +77,12 @@ std::vector<std::string> check_limits(const FleetSpec& fleet, const Layout& layo
         const std::string pointer = "/containers/" + c.name + "/";
         const Resources& r = c.resources;
         if (r.cpus && *r.cpus > online_cpus)
-            throw ConfigError(pointer + "cpus", "asks for " + std::to_string(*r.cpus).substr(0, 6) +
-                                                    " CPUs; this host has " + std::to_string(online_cpus));
+        {
+            char asked[32];
+            std::snprintf(asked, sizeof asked, "%g", *r.cpus);
+            throw ConfigError(pointer + "cpus", std::string("asks for ") + asked + " CPUs; this host has " +
+                                                    std::to_string(online_cpus));
+        }
         if (!r.cpuset.empty() && parse_cpu_list(r.cpuset).value_or(0) >= online_cpus)
             throw ConfigError(pointer + "cpuset", "names CPU " + std::to_string(*parse_cpu_list(r.cpuset)) +
                                                       "; this host has CPUs 0-" + std::to_string(online_cpus - 1));

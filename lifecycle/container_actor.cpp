@@ -168,7 +168,12 @@ reactor::Task<void> ContainerActor::finish_cgroup() {
             spdlog::warn("{}: watching {}: {}", spec_.name, cgroup_events_->path().string(), e.what());
         }
     }
-    if (cgroup_->oom_kills() > 0) exit_reason_ = "OOMKilled";
+    // The v1 notification can come before the kill is counted, and the run
+    // may end before the watcher looks again: report what it missed.
+    if (const std::uint64_t kills = cgroup_->oom_kills(); kills > 0) {
+        exit_reason_ = "OOMKilled";
+        if (kills > oom_kills_reported_) emit_oom(kills);
+    }
     remove_cgroup_now();
 }
 
@@ -269,8 +274,7 @@ reactor::Task<void> ContainerActor::watch_oom(std::shared_ptr<bool> run_ended) {
             for (int look = 0; look < 2 && !*run_ended && cgroup_; ++look) {
                 const std::uint64_t kills = cgroup_->oom_kills();
                 if (kills > oom_kills_reported_) {
-                    oom_kills_reported_ = kills;
-                    emit(EventKind::Oom, {}, std::to_string(kills) + (kills == 1 ? " process" : " processes") + " killed so far");
+                    emit_oom(kills);
                     break;
                 }
                 co_await reactor::sleep_for(std::chrono::milliseconds(20));
@@ -330,6 +334,11 @@ reactor::Task<void> ContainerActor::pump_output(UniqueFd fd, OutputStream stream
         if (ec) break;  // EOF (or a read error): the writer is gone
     }
     if (!pending.empty()) observer_.on_output(spec_.name, stream, pending);
+}
+
+void ContainerActor::emit_oom(std::uint64_t kills) {
+    oom_kills_reported_ = kills;
+    emit(EventKind::Oom, {}, std::to_string(kills) + (kills == 1 ? " process" : " processes") + " killed so far");
 }
 
 bool ContainerActor::has_live_init() const {

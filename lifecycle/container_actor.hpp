@@ -89,6 +89,7 @@ private:
     void prepare_rootfs();
     void write_state();
     void emit(EventKind kind, std::string error = {}, std::string reason = {});
+    void emit_oom(std::uint64_t kills);
     // Spawned, not yet reaped, and not yet seen to end: signals may reach it.
     bool has_live_init() const;
     // The init, or (pid: host) a process it left in the cgroup, may be alive.

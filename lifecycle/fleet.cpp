@@ -91,10 +91,12 @@ void Fleet::Impl::lock_state_dir() {
         lock.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
         if (!lock) throw_sys("open(\"" + lock_path.string() + "\")");
         if (::flock(lock.get(), LOCK_EX | LOCK_NB) < 0) {
-            if (errno == EWOULDBLOCK)
+            const int err = errno;
+            lock.reset();  // not ours: the other supervisor's files stay
+            if (err == EWOULDBLOCK)
                 throw Error("fleet \"" + spec.name + "\" is already running (\"" + lock_path.string() +
                             "\" is locked by another supervisor)");
-            throw_sys("flock(\"" + lock_path.string() + "\")");
+            throw_sys("flock(\"" + lock_path.string() + "\")", err);
         }
         struct stat held {}, named {};
         if (::fstat(lock.get(), &held) < 0) throw_sys("fstat(\"" + lock_path.string() + "\")");
@@ -250,18 +252,25 @@ void Fleet::Impl::handle_signal(int sig) {
 
 Fleet::Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer)
     : impl_(std::make_unique<Impl>(std::move(spec), std::move(options), observer)) {
-    impl_->prepare();
-    // The helper is forked before the io_context exists, so it never shares
-    // the ring (HOST.md).
-    impl_->helper.emplace(lifecycle::HelperProcess::start());
-    impl_->io.emplace(1);
-    impl_->helper_client.emplace(impl_->io->get_executor(), impl_->helper->take_socket());
-    for (std::size_t i = 0; i < impl_->spec.containers.size(); ++i) {
-        const ContainerSpec& c = impl_->spec.containers[i];
-        impl_->actors.push_back(std::make_unique<ContainerActor>(
-            impl_->io->get_executor(), *impl_->helper_client, observer,
-            impl_->cgroups ? &*impl_->cgroups : nullptr, c, impl_->image_rootfs[i],
-            ContainerPaths(impl_->container_dir(c.name))));
+    try {
+        impl_->prepare();
+        // The helper is forked before the io_context exists, so it never
+        // shares the ring (HOST.md).
+        impl_->helper.emplace(lifecycle::HelperProcess::start());
+        impl_->io.emplace(1);
+        impl_->helper_client.emplace(impl_->io->get_executor(), impl_->helper->take_socket());
+        for (std::size_t i = 0; i < impl_->spec.containers.size(); ++i) {
+            const ContainerSpec& c = impl_->spec.containers[i];
+            impl_->actors.push_back(std::make_unique<ContainerActor>(
+                impl_->io->get_executor(), *impl_->helper_client, observer,
+                impl_->cgroups ? &*impl_->cgroups : nullptr, c, impl_->image_rootfs[i],
+                ContainerPaths(impl_->container_dir(c.name))));
+        }
+    } catch (...) {
+        // ~Fleet will not run: leave no lock file or state of ours behind
+        // (the cgroups go with impl_).
+        if (impl_->lock) impl_->remove_state();
+        throw;
     }
 }
 

@@ -327,10 +327,13 @@ std::vector<std::string> Scratch::args(const fs::path& config, std::initializer_
 // ---- ContainerWatch -------------------------------------------------------------
 
 ContainerWatch::~ContainerWatch() {
-    for (auto& e : entries_) {
+    kill_all();
+    for (auto& e : entries_) ::close(e.pidfd);
+}
+
+void ContainerWatch::kill_all() {
+    for (auto& e : entries_)
         if (!pidfd_exited(e.pidfd, 0)) pidfd_send_signal(e.pidfd, SIGKILL);
-        ::close(e.pidfd);
-    }
 }
 
 bool ContainerWatch::add(pid_t pid) {

@@ -137,6 +137,8 @@ public:
 
     // Opens a pidfd on `pid`; false if it is already gone.
     bool add(pid_t pid);
+    // SIGKILLs every watched process still alive.
+    void kill_all();
     // True once every watched process has exited and been reaped (its
     // /proc/<pid> gone), waiting up to `timeout`.
     bool all_gone(std::chrono::milliseconds timeout);

@@ -395,7 +395,10 @@ TEST_CASE("after a supervisor was killed, the fleet can run again", "[cli]") {
         crashed.send_signal(SIGKILL);
         const RunResult r = crashed.wait();
         CHECK(r.term_signal == SIGKILL);
-        // ~ContainerWatch kills its orphaned containers.
+        // The orphaned containers live on (crash recovery would re-adopt
+        // them); the test ends them, leaving their empty cgroups.
+        containers.kill_all();
+        CHECK(containers.all_gone(5s));
     }
     REQUIRE(fs::exists(scratch.root() / "sleepers" / "lock"));  // stale state left behind
     const fs::path quick =
@@ -405,6 +408,10 @@ TEST_CASE("after a supervisor was killed, the fleet can run again", "[cli]") {
     REQUIRE_FALSE(r.timed_out);
     CHECK(r.exit_code == 0);
     CHECK_THAT(r.out, Catch::Contains("one | again\n"));
+    // The earlier run's empty cgroups, "two" included, are swept; the
+    // parent, made by the supervisor that died, is kept (see README).
+    rusty::test::remove_test_cgroup_parent();
+    CHECK_NO_TEST_CGROUPS();
 }
 
 TEST_CASE("the state-dir option: used instead of ROOT/<name>, locked, removed at the end", "[cli]") {

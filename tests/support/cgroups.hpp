@@ -38,6 +38,13 @@ inline std::vector<std::string> leftover_test_cgroups() {
     return left;
 }
 
+// rmdir of /rusty-test-<pid> itself in every hierarchy, for a test whose
+// supervisor died: the next one sweeps the fleet's cgroups but keeps a
+// parent it did not make. Only an empty directory can go.
+inline void remove_test_cgroup_parent() {
+    for (const auto& dir : test_cgroup_dirs()) ::rmdir(dir.c_str());
+}
+
 #define CHECK_NO_TEST_CGROUPS()                                                        \
     do {                                                                               \
         const std::vector<std::string> left_ = ::rusty::test::leftover_test_cgroups(); \
