@@ -271,40 +271,43 @@ FleetCgroups::FleetCgroups(Layout layout, const FleetSpec& fleet) : layout_(std:
     for (std::string_view part : components(fleet.cgroup_parent)) (parent_ += "/") += part;
     fleet_path_ = parent_ + "/" + fleet.name;
     if (parent_.empty()) parent_ = "/";
-    std::set<std::string> v2;
     for (const ContainerSpec& c : fleet.containers) {
         for (const std::string& controller : controllers_for(c.resources))
-            if (layout_.where(controller) == Version::V2) v2.insert(controller);
+            if (layout_.where(controller) == Version::V2) v2_needed_.insert(controller);
     }
-    v2_controllers_.assign(v2.begin(), v2.end());
 }
 
-fs::path FleetCgroups::ensure_ancestors(const fs::path& root, std::string_view) {
+fs::path FleetCgroups::ensure_ancestors(const fs::path& root) {
     const bool cpuset = is_cpuset_root(layout_, root);
-    fs::path dir = root;
-    for (std::string_view part : components(fleet_path_)) {
-        dir /= part;
-        bool made = false;
+    // A fleet of the same parent that just ended may remove the parent
+    // between our mkdirs (ENOENT): make the whole path again, a few times.
+    for (int attempt = 0;; ++attempt) {
+        fs::path dir = root;
         try {
-            made = make_dir(dir);
+            for (std::string_view part : components(fleet_path_)) {
+                dir /= part;
+                if (make_dir(dir)) created_.push_back(dir);
+                if (cpuset) inherit_cpuset(dir, layout_.stand_in());
+            }
         } catch (const Error& e) {
-            // A fleet of the same parent that just ended may remove the
-            // parent between our mkdirs: make the whole path again.
-            if (e.sys_errno() != ENOENT) throw;
-            return ensure_ancestors(root, {});
+            if (e.sys_errno() != ENOENT || attempt == 3 || ::access(root.c_str(), F_OK) != 0) throw;
+            continue;
         }
-        if (made) created_.push_back(dir);
-        if (cpuset) inherit_cpuset(dir, layout_.stand_in());
+        fleet_dirs_.insert(dir);
+        return dir;
     }
-    fleet_dirs_.insert(dir);
-    return dir;
 }
 
 // Controllers reach a cgroup only when every ancestor lists them in
 // cgroup.subtree_control. We write that file in the cgroup parent and below
 // (ours to manage), never above it: there the host must have enabled them.
 void FleetCgroups::enable_v2_controllers() {
-    if (v2_controllers_.empty()) return;
+    // memory, pids and cpu also serve statistics and OOM events: enabled
+    // where the host lets us, even for containers without limits.
+    v2_enabled_ = v2_needed_;
+    for (const char* c : {"memory", "pids", "cpu"})
+        if (layout_.where(c) == Version::V2) v2_enabled_.insert(c);
+    if (v2_enabled_.empty()) return;
     const fs::path root = layout_.v2_root();
     const std::vector<std::string_view> parts = components(fleet_path_);
     const std::size_t parent_depth = components(parent_).size();
@@ -315,16 +318,26 @@ void FleetCgroups::enable_v2_controllers() {
         const bool ours = depth >= std::max<std::size_t>(parent_depth, 1) ||
                           std::find(created_.begin(), created_.end(), dir) != created_.end();
         if (ours) {
+            if (v2_enabled_.empty()) return;
             std::string enable;
-            for (const std::string& c : v2_controllers_) enable += (enable.empty() ? "+" : " +") + c;
+            for (const std::string& c : v2_enabled_) enable += (enable.empty() ? "+" : " +") + c;
             write_value(dir / "cgroup.subtree_control", enable, layout_.stand_in());
             continue;
         }
         const std::string enabled = read_file(dir / "cgroup.subtree_control");
-        const std::vector<std::string_view> have = split(enabled.substr(0, enabled.find('\n')), ' ');
-        for (const std::string& c : v2_controllers_) {
-            if (std::find(have.begin(), have.end(), c) == have.end())
-                throw Error("the " + c + " controller is not enabled in " + quoted(dir / "cgroup.subtree_control") +
+        const std::string first_line = enabled.substr(0, enabled.find('\n'));
+        const std::vector<std::string_view> have = split(first_line, ' ');
+        for (auto it = v2_enabled_.begin(); it != v2_enabled_.end();) {
+            const std::string& c = *it;
+            if (std::find(have.begin(), have.end(), c) != have.end()) {
+                ++it;
+                continue;
+            }
+            if (!v2_needed_.contains(c)) {  // only wanted for statistics
+                it = v2_enabled_.erase(it);
+                continue;
+            }
+            throw Error("the " + c + " controller is not enabled in " + quoted(dir / "cgroup.subtree_control") +
                             "; rusty writes that file only in its cgroup parent \"" + parent_ +
                             "\" and below (enable it there, e.g. echo +" + c + " > that file)");
         }
@@ -339,7 +352,7 @@ void FleetCgroups::lock() {
     // before would hold a lock on a directory no one else can find. So,
     // having the lock, check that it is still the directory at the path.
     for (;;) {
-        const fs::path dir = ensure_ancestors(root, {});
+        const fs::path dir = ensure_ancestors(root);
         lock_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!lock_) throw_sys("open(" + quoted(dir) + ")");
         if (::flock(lock_.get(), LOCK_EX | LOCK_NB) < 0) {
@@ -407,7 +420,7 @@ ContainerCgroup FleetCgroups::create(const ContainerSpec& spec) {
     } undo{cg};
 
     if (!layout_.v2_root().empty()) {
-        fs::path fleet_dir = ensure_ancestors(layout_.v2_root(), {});
+        fs::path fleet_dir = ensure_ancestors(layout_.v2_root());
         if (!v2_ready_) {
             enable_v2_controllers();
             v2_ready_ = true;
@@ -431,7 +444,7 @@ ContainerCgroup FleetCgroups::create(const ContainerSpec& spec) {
         const fs::path root = *layout_.v1_root(c);
         auto it = leaf_of_root.find(root);
         if (it == leaf_of_root.end()) {
-            fs::path leaf = ensure_ancestors(root, c) / spec.name;
+            fs::path leaf = ensure_ancestors(root) / spec.name;
             fresh_leaf(leaf);
             if (is_cpuset_root(layout_, root)) inherit_cpuset(leaf, create_files);
             it = leaf_of_root.emplace(root, leaf).first;
@@ -440,7 +453,8 @@ ContainerCgroup FleetCgroups::create(const ContainerSpec& spec) {
     }
     for (const char* c : {"memory", "pids", "cpu", "cpuset"}) {
         const Version v = layout_.where(c);
-        cg.where_[c] = v == Version::V2 || (v == Version::V1 && cg.v1_dirs_.contains(c)) ? v : Version::None;
+        const bool used = v == Version::V2 ? v2_enabled_.contains(c) : v == Version::V1 && cg.v1_dirs_.contains(c);
+        cg.where_[c] = used ? v : Version::None;
     }
 
     for (const LimitWrite& w : plan_limits(spec.resources, layout_).writes) {

@@ -130,14 +130,15 @@ public:
     void remove() noexcept;
 
 private:
-    std::filesystem::path ensure_ancestors(const std::filesystem::path& root, std::string_view controller_hint);
+    std::filesystem::path ensure_ancestors(const std::filesystem::path& root);
     void enable_v2_controllers();
     void sweep_leftovers() noexcept;
 
     Layout layout_;
     std::string parent_;
     std::string fleet_path_;
-    std::vector<std::string> v2_controllers_;  // enabled in the fleet's subtree
+    std::set<std::string> v2_needed_;   // v2 controllers the fleet's limits need
+    std::set<std::string> v2_enabled_;  // those enabled in the fleet's subtree (needed + statistics)
     bool v2_ready_ = false;
     std::vector<std::filesystem::path> created_;  // ancestors made by us, in creation order
     std::set<std::filesystem::path> fleet_dirs_;  // <root>/<parent>/<fleet> of each hierarchy used

@@ -560,9 +560,9 @@ void parse_resource(Resources& r, const std::string& key, const Json& value, con
         if (*r.memory < min_memory_limit)
             fail(pointer, "a memory limit below 6 MiB leaves too little to start a container");
     } else if (key == "memswap_limit") {
-        // -1: unlimited swap, as in Compose.
+        // -1: unlimited swap; 0: not set, as in Compose.
         if (value.is_number_integer() && value.get<std::int64_t>() == -1) r.memory_swap = -1;
-        else r.memory_swap = parse_bytes(value, pointer);
+        else if (std::int64_t bytes = parse_bytes(value, pointer); bytes != 0) r.memory_swap = bytes;
     } else if (key == "mem_reservation") {
         r.memory_reservation = parse_bytes(value, pointer);
     } else if (key == "cpus") {
@@ -591,7 +591,11 @@ void parse_resource(Resources& r, const std::string& key, const Json& value, con
             fail(pointer, "invalid CPU list " + json_quoted(cpus) + "; expected e.g. \"0-2,4\"");
         r.cpuset = cpus;
     } else if (key == "pids_limit") {
+        // The kernel's PID_MAX_LIMIT: pids.max takes nothing larger.
+        constexpr std::int64_t max_pids = 4 * 1024 * 1024;
         if (!value.is_number_integer()) fail(pointer, "expected an integer");
+        if (value.is_number_unsigned() && value.get<std::uint64_t>() > static_cast<std::uint64_t>(max_pids))
+            fail(pointer, "must be at most " + std::to_string(max_pids));
         const std::int64_t pids = value.get<std::int64_t>();
         if (pids < -1) fail(pointer, "must be positive, or -1 or 0 for no limit");
         if (pids > 0) r.pids = pids;  // -1 and 0 mean no limit, as in Compose
@@ -604,8 +608,6 @@ void check_resources(const Resources& r, const std::string& pointer) {
         if (!r.memory) fail(pointer + "/memswap_limit", "needs \"mem_limit\" (it counts memory plus swap)");
         if (*r.memory_swap < *r.memory)
             fail(pointer + "/memswap_limit", "is memory plus swap, so it cannot be below \"mem_limit\"");
-    } else if (r.memory_swap && !r.memory) {
-        fail(pointer + "/memswap_limit", "needs \"mem_limit\" (it counts memory plus swap)");
     }
     if (r.memory && r.memory_reservation && *r.memory_reservation > *r.memory)
         fail(pointer + "/mem_reservation", "is above \"mem_limit\"");
@@ -703,6 +705,20 @@ std::vector<ContainerSpec> parse_containers(const Json& value, const std::string
     return containers;
 }
 
+// Names cgroupfs uses for its own files: "cgroup.procs", "memory.max",
+// "tasks", … A directory cannot be made under such a name.
+bool is_interface_file_name(std::string_view name) {
+    constexpr std::string_view files[] = {"tasks", "notify_on_release", "release_agent"};
+    constexpr std::string_view prefixes[] = {"cgroup.", "memory.", "cpu.",     "cpuset.", "cpuacct.", "pids.",
+                                             "io.",     "blkio.",  "freezer.", "devices.", "hugetlb.", "net_cls.",
+                                             "net_prio.", "perf_event.", "rdma.", "misc."};
+    for (std::string_view f : files)
+        if (name == f) return true;
+    for (std::string_view p : prefixes)
+        if (name.starts_with(p)) return true;
+    return false;
+}
+
 // An absolute cgroup path such as "/rusty-supervisor" or "/", normalised:
 // no "." or ".." components, no empty ones, no trailing '/'.
 std::string parse_cgroup_parent(const Json& value, const std::string& pointer) {
@@ -713,8 +729,8 @@ std::string parse_cgroup_parent(const Json& value, const std::string& pointer) {
         if (part.empty()) continue;
         if (part == "." || part == "..")
             fail(pointer, "must not contain \".\" or \"..\": " + json_quoted(path));
-        if (part.starts_with("cgroup.") || part.size() > 255)
-            fail(pointer, "invalid cgroup name " + json_quoted(part));
+        if (is_interface_file_name(part) || part.size() > 255)
+            fail(pointer, "invalid cgroup name " + json_quoted(part) + ": the name of a cgroup interface file");
         normal += "/";
         normal += part;
     }

@@ -806,6 +806,279 @@ TEST_CASE("the JSON schema names exactly the fields the parser knows", "[config]
         CHECK_THAT(failure_of(web_plus(R"(")" + key + R"(_x": 12)")).problem,
                    Catch::StartsWith("unknown field"));
     }
-    // The parser accepts 11 container fields; the schema must list them all.
-    CHECK(container_fields.size() == 11);
+    // The parser accepts 19 container fields; the schema must list them all.
+    CHECK(container_fields.size() == 19);
+}
+
+// ---- resource limits -------------------------------------------------------------
+
+namespace {
+
+constexpr std::int64_t MiB = 1024 * 1024;
+
+// The limits of "web" given `extra` fields beside a valid image and command.
+rusty::Resources web_resources(std::string_view extra) {
+    return only_container(parse(web_plus(extra))).resources;
+}
+
+}  // namespace
+
+TEST_CASE("no limits by default", "[config]") {
+    const FleetSpec fleet = parse(R"({"containers": {"web": {"image": "busybox", "command": ["true"]}}})");
+    const auto& web = only_container(fleet);
+    CHECK_FALSE(web.resources.any());
+    CHECK(web.pid == rusty::PidMode::Private);
+    CHECK(fleet.cgroup_parent == "/rusty-supervisor");
+    CHECK_FALSE(fleet.best_effort_limits);
+}
+
+TEST_CASE("every limit field is read", "[config]") {
+    const FleetSpec fleet = parse(web_plus(R"("mem_limit": "64m", "memswap_limit": "128m",
+        "mem_reservation": "32m", "cpus": 0.5, "cpu_shares": 512, "cpuset": "0-1", "pids_limit": 100,
+        "pid": "host")"));
+    const auto& web = only_container(fleet);
+    const rusty::Resources& r = web.resources;
+    CHECK(r.any());
+    CHECK(r.memory == std::optional<std::int64_t>(64 * MiB));
+    CHECK(r.memory_swap == std::optional<std::int64_t>(128 * MiB));
+    CHECK(r.memory_reservation == std::optional<std::int64_t>(32 * MiB));
+    CHECK(r.cpus == std::optional<double>(0.5));
+    CHECK(r.cpu_shares == std::optional<std::uint64_t>(512));
+    CHECK(r.cpuset == "0-1");
+    CHECK(r.pids == std::optional<std::int64_t>(100));
+    CHECK(web.pid == rusty::PidMode::Host);
+}
+
+TEST_CASE("sizes are strings with units or integers of bytes", "[config]") {
+    CHECK(web_resources(R"("mem_limit": "64m")").memory == std::optional<std::int64_t>(64 * MiB));
+    CHECK(web_resources(R"("mem_limit": "1.5g")").memory == std::optional<std::int64_t>(1536 * MiB));
+    CHECK(web_resources(R"("mem_limit": 67108864)").memory == std::optional<std::int64_t>(64 * MiB));
+    CHECK(web_resources(R"("mem_limit": "67108864")").memory == std::optional<std::int64_t>(64 * MiB));
+    // The smallest memory limit allowed.
+    CHECK(web_resources(R"("mem_limit": "6m")").memory == std::optional<std::int64_t>(6 * MiB));
+    CHECK(web_resources(R"("mem_reservation": 1024)").memory_reservation == std::optional<std::int64_t>(1024));
+    CHECK(web_resources(R"("mem_limit": 8388608, "memswap_limit": 16777216)").memory_swap ==
+          std::optional<std::int64_t>(16 * MiB));
+}
+
+TEST_CASE("memswap_limit -1 is unlimited swap; equal to mem_limit is no swap", "[config]") {
+    CHECK(web_resources(R"("mem_limit": "64m", "memswap_limit": -1)").memory_swap == std::optional<std::int64_t>(-1));
+    CHECK(web_resources(R"("mem_limit": "64m", "memswap_limit": "64m")").memory_swap ==
+          std::optional<std::int64_t>(64 * MiB));
+    // The order of the fields does not matter.
+    CHECK(web_resources(R"("memswap_limit": "1g", "mem_limit": "64m")").memory_swap ==
+          std::optional<std::int64_t>(1024 * MiB));
+}
+
+TEST_CASE("cpus is a number or a numeric string", "[config]") {
+    CHECK(web_resources(R"("cpus": 0.5)").cpus == std::optional<double>(0.5));
+    CHECK(web_resources(R"("cpus": "1.5")").cpus == std::optional<double>(1.5));
+    CHECK(web_resources(R"("cpus": 2)").cpus == std::optional<double>(2.0));
+    CHECK(web_resources(R"("cpus": 0.01)").cpus == std::optional<double>(0.01));
+}
+
+TEST_CASE("cpu_shares bounds are 2 and 262144", "[config]") {
+    CHECK(web_resources(R"("cpu_shares": 2)").cpu_shares == std::optional<std::uint64_t>(2));
+    CHECK(web_resources(R"("cpu_shares": 262144)").cpu_shares == std::optional<std::uint64_t>(262144));
+}
+
+TEST_CASE("cpuset is kept as written", "[config]") {
+    CHECK(web_resources(R"("cpuset": "0")").cpuset == "0");
+    CHECK(web_resources(R"("cpuset": "0-3,6")").cpuset == "0-3,6");
+}
+
+TEST_CASE("pids_limit -1 and 0 mean no limit", "[config]") {
+    CHECK(web_resources(R"("pids_limit": 1)").pids == std::optional<std::int64_t>(1));
+    CHECK_FALSE(web_resources(R"("pids_limit": -1)").pids);
+    CHECK_FALSE(web_resources(R"("pids_limit": 0)").pids);
+    CHECK_FALSE(web_resources(R"("pids_limit": 0)").any());
+}
+
+TEST_CASE("pid", "[config]") {
+    CHECK(only_container(parse(web_plus(R"("pid": "private")"))).pid == rusty::PidMode::Private);
+    CHECK(only_container(parse(web_plus(R"("pid": "host")"))).pid == rusty::PidMode::Host);
+    CHECK_FAILS(web_plus(R"("pid": "container")"), "/containers/web/pid",
+                "unknown pid mode \"container\"; allowed values: \"private\", \"host\"");
+    CHECK_FAILS(web_plus(R"("pid": true)"), "/containers/web/pid", "expected a string");
+}
+
+TEST_CASE("mem_limit errors", "[config]") {
+    const std::string expected = "; expected bytes or a size such as \"64m\" or \"1.5g\"";
+    SECTION("not a size") {
+        CHECK_FAILS(web_plus(R"("mem_limit": "lots")"), "/containers/web/mem_limit",
+                    "invalid size \"lots\"" + expected);
+        CHECK_FAILS(web_plus(R"("mem_limit": "64x")"), "/containers/web/mem_limit",
+                    "invalid size \"64x\"" + expected);
+    }
+    SECTION("below 6 MiB") {
+        CHECK_FAILS(web_plus(R"("mem_limit": 1024)"), "/containers/web/mem_limit",
+                    "a memory limit below 6 MiB leaves too little to start a container");
+        CHECK(failure_of(web_plus(R"("mem_limit": "5m")")).pointer == "/containers/web/mem_limit");
+        CHECK(failure_of(web_plus(R"("mem_limit": 0)")).pointer == "/containers/web/mem_limit");
+    }
+    SECTION("negative, fractional, too large, wrong type") {
+        CHECK_FAILS(web_plus(R"("mem_limit": -1)"), "/containers/web/mem_limit", "invalid size -1" + expected);
+        CHECK(failure_of(web_plus(R"("mem_limit": 67108864.5)")).pointer == "/containers/web/mem_limit");
+        CHECK_FAILS(web_plus(R"("mem_limit": 18446744073709551615)"), "/containers/web/mem_limit", "too large");
+        CHECK_FAILS(web_plus(R"("mem_limit": true)"), "/containers/web/mem_limit",
+                    "expected a string or an integer");
+    }
+    SECTION("services in the pointer") {
+        CHECK(failure_of(R"({"services": {"web": {"image": "busybox", "command": "x", "mem_limit": "lots"}}})")
+                  .pointer == "/services/web/mem_limit");
+    }
+}
+
+TEST_CASE("memswap_limit errors", "[config]") {
+    SECTION("below mem_limit") {
+        CHECK_FAILS(web_plus(R"("mem_limit": "64m", "memswap_limit": "32m")"), "/containers/web/memswap_limit",
+                    "is memory plus swap, so it cannot be below \"mem_limit\"");
+    }
+    SECTION("without mem_limit") {
+        CHECK_FAILS(web_plus(R"("memswap_limit": "1g")"), "/containers/web/memswap_limit",
+                    "needs \"mem_limit\" (it counts memory plus swap)");
+    }
+    SECTION("-1 (unlimited swap) and 0 (not set) need no mem_limit, as in Compose") {
+        CHECK(parse(web_plus(R"("memswap_limit": -1)")).containers[0].resources.memory_swap == -1);
+        CHECK_FALSE(parse(web_plus(R"("memswap_limit": 0)")).containers[0].resources.memory_swap);
+    }
+    SECTION("not a size") {
+        CHECK(failure_of(web_plus(R"("mem_limit": "64m", "memswap_limit": "lots")")).pointer ==
+              "/containers/web/memswap_limit");
+        CHECK(failure_of(web_plus(R"("mem_limit": "64m", "memswap_limit": -2)")).pointer ==
+              "/containers/web/memswap_limit");
+        CHECK(failure_of(web_plus(R"("mem_limit": "64m", "memswap_limit": "-1")")).pointer ==
+              "/containers/web/memswap_limit");
+    }
+}
+
+TEST_CASE("mem_reservation errors", "[config]") {
+    CHECK_FAILS(web_plus(R"("mem_limit": "64m", "mem_reservation": "65m")"), "/containers/web/mem_reservation",
+                "is above \"mem_limit\"");
+    CHECK(failure_of(web_plus(R"("mem_reservation": "x")")).pointer == "/containers/web/mem_reservation");
+    // Equal is fine, and so is a reservation without a limit.
+    CHECK(web_resources(R"("mem_limit": "64m", "mem_reservation": "64m")").memory_reservation ==
+          std::optional<std::int64_t>(64 * MiB));
+    CHECK(web_resources(R"("mem_reservation": "1g")").memory_reservation == std::optional<std::int64_t>(1024 * MiB));
+}
+
+TEST_CASE("cpus errors", "[config]") {
+    const std::string range = "must be between 0.01 and the number of CPUs";
+    CHECK_FAILS(web_plus(R"("cpus": 0)"), "/containers/web/cpus", range);
+    CHECK_FAILS(web_plus(R"("cpus": -1)"), "/containers/web/cpus", range);
+    CHECK_FAILS(web_plus(R"("cpus": 0.001)"), "/containers/web/cpus", range);
+    CHECK_FAILS(web_plus(R"("cpus": "0")"), "/containers/web/cpus", range);
+    CHECK_FAILS(web_plus(R"("cpus": "nan")"), "/containers/web/cpus", range);
+    CHECK_FAILS(web_plus(R"("cpus": "x")"), "/containers/web/cpus", "invalid number of CPUs \"x\"");
+    CHECK_FAILS(web_plus(R"("cpus": "1.5x")"), "/containers/web/cpus", "invalid number of CPUs \"1.5x\"");
+    CHECK_FAILS(web_plus(R"("cpus": "")"), "/containers/web/cpus", "invalid number of CPUs \"\"");
+    CHECK_FAILS(web_plus(R"("cpus": true)"), "/containers/web/cpus", "expected a number");
+}
+
+TEST_CASE("cpu_shares errors", "[config]") {
+    const std::string range = "must be between 2 and 262144 (1024 is the default weight)";
+    CHECK_FAILS(web_plus(R"("cpu_shares": 1)"), "/containers/web/cpu_shares", range);
+    CHECK_FAILS(web_plus(R"("cpu_shares": 300000)"), "/containers/web/cpu_shares", range);
+    CHECK_FAILS(web_plus(R"("cpu_shares": -5)"), "/containers/web/cpu_shares", range);
+    CHECK_FAILS(web_plus(R"("cpu_shares": 18446744073709551615)"), "/containers/web/cpu_shares", range);
+    CHECK_FAILS(web_plus(R"("cpu_shares": "x")"), "/containers/web/cpu_shares", "expected an integer");
+    CHECK_FAILS(web_plus(R"("cpu_shares": 512.5)"), "/containers/web/cpu_shares", "expected an integer");
+}
+
+TEST_CASE("cpuset errors", "[config]") {
+    CHECK_FAILS(web_plus(R"("cpuset": "3-1")"), "/containers/web/cpuset",
+                "invalid CPU list \"3-1\"; expected e.g. \"0-2,4\"");
+    CHECK_FAILS(web_plus(R"("cpuset": "")"), "/containers/web/cpuset",
+                "invalid CPU list \"\"; expected e.g. \"0-2,4\"");
+    CHECK_FAILS(web_plus(R"("cpuset": 1)"), "/containers/web/cpuset", "expected a string");
+}
+
+TEST_CASE("pids_limit errors", "[config]") {
+    CHECK_FAILS(web_plus(R"("pids_limit": -2)"), "/containers/web/pids_limit",
+                "must be positive, or -1 or 0 for no limit");
+    CHECK_FAILS(web_plus(R"("pids_limit": "x")"), "/containers/web/pids_limit", "expected an integer");
+    CHECK_FAILS(web_plus(R"("pids_limit": "100")"), "/containers/web/pids_limit", "expected an integer");
+    // Above the kernel's PID_MAX_LIMIT, and a value that would wrap to -1.
+    CHECK_FAILS(web_plus(R"("pids_limit": 4194305)"), "/containers/web/pids_limit", "must be at most 4194304");
+    CHECK_FAILS(web_plus(R"("pids_limit": 18446744073709551615)"), "/containers/web/pids_limit",
+                "must be at most 4194304");
+    CHECK_FAILS(web_plus(R"("pids_limit": 1.5)"), "/containers/web/pids_limit", "expected an integer");
+}
+
+TEST_CASE("deploy is refused with the fields to use instead", "[config]") {
+    const Failure failure = failure_of(web_plus(R"("deploy": {"resources": {"limits": {"memory": "64m"}}})"));
+    CHECK(failure.pointer == "/containers/web/deploy");
+    CHECK_THAT(failure.problem, Catch::StartsWith("not supported"));
+    CHECK_THAT(failure.problem, Catch::Contains("mem_limit"));
+    CHECK_THAT(failure.problem, Catch::Contains("pids_limit"));
+}
+
+TEST_CASE("limit fields from other tools get a did-you-mean", "[config]") {
+    CHECK_FAILS(web_plus(R"("memory": "64m")"), "/containers/web/memory",
+                "unknown field; did you mean \"mem_limit\"?");
+    CHECK_FAILS(web_plus(R"("pids": 10)"), "/containers/web/pids", "unknown field; did you mean \"pids_limit\"?");
+    CHECK_FAILS(web_plus(R"("cpu_weight": 100)"), "/containers/web/cpu_weight",
+                "unknown field; did you mean \"cpu_shares\"?");
+    CHECK_FAILS(web_plus(R"("mem_limt": "64m")"), "/containers/web/mem_limt",
+                "unknown field; did you mean \"mem_limit\"?");
+}
+
+TEST_CASE("cgroup_parent", "[config]") {
+    const std::string body = R"("containers": {"w": {"image": "busybox", "command": "x"}})";
+    auto parent_of = [&](std::string_view value) {
+        return parse("{\"cgroup_parent\": " + std::string(value) + ", " + body + "}").cgroup_parent;
+    };
+    SECTION("default") {
+        CHECK(parse("{" + body + "}").cgroup_parent == "/rusty-supervisor");
+    }
+    SECTION("normalised") {
+        CHECK(parent_of(R"("/a//b/")") == "/a/b");
+        CHECK(parent_of(R"("/a/b")") == "/a/b");
+        CHECK(parent_of(R"("/")") == "/");
+        CHECK(parent_of(R"("//")") == "/");
+        CHECK(parent_of(R"("/system.slice/rusty")") == "/system.slice/rusty");
+    }
+    SECTION("relative") {
+        CHECK_FAILS(R"({"cgroup_parent": "relative"})", "/cgroup_parent",
+                    "must be an absolute cgroup path such as \"/rusty-supervisor\"");
+        CHECK_FAILS(R"({"cgroup_parent": ""})", "/cgroup_parent",
+                    "must be an absolute cgroup path such as \"/rusty-supervisor\"");
+    }
+    SECTION("dot components") {
+        CHECK_FAILS(R"({"cgroup_parent": "/a/../b"})", "/cgroup_parent",
+                    "must not contain \".\" or \"..\": \"/a/../b\"");
+        CHECK(failure_of(R"({"cgroup_parent": "/a/./b"})").pointer == "/cgroup_parent");
+        CHECK(failure_of(R"({"cgroup_parent": "/.."})").pointer == "/cgroup_parent");
+    }
+    SECTION("interface file names") {
+        CHECK_FAILS(R"({"cgroup_parent": "/cgroup.procs"})", "/cgroup_parent",
+                    "invalid cgroup name \"cgroup.procs\": the name of a cgroup interface file");
+        CHECK(failure_of(R"({"cgroup_parent": "/a/cgroup.subtree_control"})").pointer == "/cgroup_parent");
+        CHECK(failure_of(R"({"cgroup_parent": "/memory.max"})").pointer == "/cgroup_parent");
+        CHECK(failure_of(R"({"cgroup_parent": "/x/tasks"})").pointer == "/cgroup_parent");
+        CHECK(parse(R"({"cgroup_parent": "/memory", "containers": {"w": {"image": "busybox", "command": "x"}}})")
+                  .cgroup_parent == "/memory");
+    }
+    SECTION("too long a component") {
+        CHECK(failure_of(R"({"cgroup_parent": "/)" + std::string(256, 'a') + R"("})").pointer == "/cgroup_parent");
+        CHECK(parent_of("\"/" + std::string(255, 'a') + "\"") == "/" + std::string(255, 'a'));
+    }
+    SECTION("wrong type") {
+        CHECK_FAILS(R"({"cgroup_parent": 1})", "/cgroup_parent", "expected a string");
+    }
+}
+
+TEST_CASE("best_effort_limits", "[config]") {
+    const std::string body = R"("containers": {"w": {"image": "busybox", "command": "x"}})";
+    CHECK(parse(R"({"best_effort_limits": true, )" + body + "}").best_effort_limits);
+    CHECK_FALSE(parse(R"({"best_effort_limits": false, )" + body + "}").best_effort_limits);
+    CHECK_FAILS(R"({"best_effort_limits": "yes"})", "/best_effort_limits", "expected a boolean");
+    CHECK_FAILS(R"({"best_effort_limits": 1})", "/best_effort_limits", "expected a boolean");
+}
+
+TEST_CASE("limit errors come before a missing command", "[config]") {
+    // Field errors are found in document order, before relations between fields.
+    CHECK(failure_of(with_web(R"("image": "busybox", "cpus": 0)")).pointer == "/containers/web/cpus");
+    CHECK(failure_of(with_web(R"("image": "busybox", "mem_limit": "64m", "memswap_limit": "1m")")).pointer ==
+          "/containers/web/memswap_limit");
 }
