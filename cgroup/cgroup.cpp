@@ -462,6 +462,7 @@ ContainerCgroup FleetCgroups::create(const ContainerSpec& spec) {
         try {
             write_value(dir / w.file, w.value, create_files);
         } catch (const Error& e) {
+            if (w.optional && e.sys_errno() == ENOENT) continue;
             throw e.context(w.field);
         }
     }

@@ -49,6 +49,13 @@ LimitPlan plan_limits(const Resources& r, const Layout& layout) {
             unlimited ? "max" : std::to_string(*r.memory_swap - r.memory.value_or(0)), "memory.memsw.limit_in_bytes",
             unlimited ? "-1" : std::to_string(*r.memory_swap));
     }
+    if (r.memory && !r.memory_swap && layout.where("memory") != Version::None) {
+        const std::string swap = std::to_string(*r.memory);
+        const std::string total = std::to_string(2 * *r.memory);
+        plan.writes.push_back(layout.where("memory") == Version::V2
+                                  ? LimitWrite{"mem_limit", "memory", "memory.swap.max", swap, true}
+                                  : LimitWrite{"mem_limit", "memory", "memory.memsw.limit_in_bytes", total, true});
+    }
     if (r.memory_reservation) {
         const std::string bytes = std::to_string(*r.memory_reservation);
         add("mem_reservation", "memory", "memory.low", bytes, "memory.soft_limit_in_bytes", bytes);

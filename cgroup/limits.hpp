@@ -10,8 +10,9 @@
 //   cpuset           cpuset.cpus             cpuset.cpus (+ cpuset.mems from the parent)
 //   pids_limit       pids.max                pids.max
 //
-// (*) v2 counts swap alone: memswap_limit - mem_limit. (**) runc's mapping
-// of shares 2..262144 onto weight 1..10000.
+// (*) v2 counts swap alone: memswap_limit - mem_limit. Without
+// memswap_limit, a mem_limit allows as much swap again, as Docker does.
+// (**) runc's mapping of shares 2..262144 onto weight 1..10000.
 #pragma once
 
 #include <string>
@@ -28,6 +29,9 @@ struct LimitWrite {
     std::string controller;  // "memory", "cpu", "cpuset", "pids"
     std::string file;        // e.g. "memory.max"
     std::string value;
+    // A default of ours rather than the user's limit: skipped where the host
+    // lacks the file (e.g. no swap accounting).
+    bool optional = false;
 };
 
 // A limit whose controller the host does not have.

@@ -218,8 +218,10 @@ TEST_CASE("plan_limits on v2: memory.swap.max", "[limits]") {
         r.memory_swap = 1024 * MiB;
         CHECK(planned(plan_limits(r, v2_layout()), "memory.swap.max") == std::to_string(960 * MiB));
     }
-    SECTION("none without memswap_limit") {
-        CHECK_FALSE(planned(plan_limits(r, v2_layout()), "memory.swap.max"));
+    SECTION("without memswap_limit, as much swap again (Docker's default), skipped where unsupported") {
+        const LimitPlan plan = plan_limits(r, v2_layout());
+        CHECK(planned(plan, "memory.swap.max") == std::to_string(64 * MiB));
+        for (const LimitWrite& w : plan.writes) CHECK(w.optional == (w.file == "memory.swap.max"));
     }
 }
 
@@ -290,7 +292,9 @@ TEST_CASE("plan_limits on hybrid: limits go to v1 when v2 has no controller for 
         Resources r;
         r.memory = 64 * MiB;
         r.pids = 10;
-        CHECK(writes_of(plan_limits(r, layout)) == Strings{"memory memory.limit_in_bytes=67108864", "pids pids.max=10"});
+        CHECK(writes_of(plan_limits(r, layout)) == Strings{"memory memory.limit_in_bytes=67108864",
+                                                           "memory memory.memsw.limit_in_bytes=134217728",
+                                                           "pids pids.max=10"});
     }
 }
 
