@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iomanip>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -309,4 +310,28 @@ TEST_CASE("a container's background processes end with it, and the fleet ends", 
     CHECK(std::count(lines.begin(), lines.end(), "a | bye") == 1);
     CHECK(std::count(lines.begin(), lines.end(), "a exited with code 0") == 1);
     CHECK(std::count(lines.begin(), lines.end(), "b exited with code 0") == 1);
+}
+
+TEST_CASE("the example fleet runs as the README tells", "[cli]") {
+    Scratch scratch;
+    const fs::path example = fs::path(RUSTY_SOURCE_DIR) / "examples/fleet.json";
+    const RunResult r = run_supervisor(scratch.args(example, {"--log-format", "json"}));
+    INFO(r.describe());
+    REQUIRE_FALSE(r.timed_out);
+    CHECK(r.exit_code == 1);  // hungry, broken and typo fail on purpose
+
+    std::map<std::string, json> last;  // container -> its last event
+    for (const std::string& line : complete_lines(r.out)) {
+        const json j = json::parse(line);
+        if (j.contains("event")) last[j.at("container").get<std::string>()] = j;
+    }
+    CHECK(last["web"]["exit_code"] == 0);
+    CHECK(last["whoami"]["exit_code"] == 0);
+    CHECK(last["readonly"]["exit_code"] == 0);
+    CHECK(last["hungry"]["event"] == "exited");
+    CHECK(last["hungry"]["reason"] == "OOMKilled");
+    CHECK(last["broken"]["exit_code"] == 3);
+    CHECK(last["typo"]["event"] == "failed");
+    CHECK_THAT(r.out, Catch::Contains("hi: I am nobody on isolated, pid 1, in /tmp/work"));
+    CHECK_NO_TEST_CGROUPS();
 }
