@@ -136,7 +136,7 @@ void Fleet::Impl::check_layout(const fs::path& image_dir) const {
 // Checks every limit against the host before anything starts: one the host
 // cannot enforce is a ConfigError, or a warning with best_effort_limits.
 void Fleet::Impl::prepare_cgroups() {
-    cgroup::Layout layout = cgroup::Layout::detect();
+    cgroup::Layout layout = options.cgroup_layout ? *options.cgroup_layout : cgroup::Layout::detect();
     for (const std::string& warning : check_on_host(spec, options, layout)) spdlog::warn("{}", warning);
     if (layout.mode() == cgroup::Mode::None) {
         spdlog::warn("no cgroup hierarchy is mounted: containers run without cgroups");

@@ -18,6 +18,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "cgroup/cgroup.hpp"
+#include "cgroup/layout.hpp"
 #include "core/spec.hpp"
 #include "lifecycle/events.hpp"
 
@@ -37,6 +38,10 @@ struct FleetOptions {
     bool handle_signals = true;
     // Replaces fleet.json's cgroup_parent (an absolute cgroup path).
     std::optional<std::string> cgroup_parent;
+    // The cgroup hierarchies to use; empty: detected from /proc/self/mountinfo.
+    // A subset of the host's (e.g. only its v1 mounts) makes the fleet behave
+    // as on such a host: the tests use it to run the pure-v1 paths for real.
+    std::optional<cgroup::Layout> cgroup_layout;
 };
 
 struct FleetResult {
