@@ -458,6 +458,7 @@ ContainerCgroup FleetCgroups::create(const ContainerSpec& spec) {
     }
 
     for (const LimitWrite& w : plan_limits(spec.resources, layout_).writes) {
+        if (cg.where_[w.controller] == Version::None) continue;  // best effort: warned at check time
         const fs::path dir = cg.where_[w.controller] == Version::V2 ? cg.v2_dir_ : *cg.v1_dir(w.controller);
         try {
             write_value(dir / w.file, w.value, create_files);

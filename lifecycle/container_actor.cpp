@@ -231,25 +231,39 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out
               pump_output(std::move(err), OutputStream::Stderr) && wait_for_exit() && wait_until_empty());
     *run_ended = true;
     if (oom_watch_) oom_watch_->cancel();
-    // Without cgroup.events (v1 only) the end of the init is all we can see:
-    // whatever it left behind goes with it.
-    if (cgroup_ && !cgroup_events_) {
-        try {
-            cgroup_->kill();
-        } catch (const std::exception& e) {
-            spdlog::warn("{}: {}", spec_.name, e.what());
-        }
-    }
     state_ = State::Exited;
 }
 
-reactor::Task<void> ContainerActor::wait_for_exit() { exit_ = co_await watch_->wait_exit(); }
+reactor::Task<void> ContainerActor::wait_for_exit() {
+    exit_ = co_await watch_->wait_exit();
+    if (!cgroup_) co_return;
+    try {
+        if (cgroup_events_) {
+            // The kernel notifies a change of cgroup.events at most once per
+            // 10 ms (rounded up to whole ticks), and the "populated 1" of the
+            // birth has used that up for a short-lived container: without a
+            // look now, its end would be seen up to 12 ms late. With its own
+            // pid namespace it is usually empty already.
+            if (!cgroup_->populated()) {
+                cgroup_empty_ = true;
+                cgroup_events_->cancel();
+            }
+        } else {
+            // Without cgroup.events (v1 only) the end of the init is all we
+            // can see: whatever it left goes with it, now, so that pipes
+            // those processes hold reach EOF and the output pumps end.
+            cgroup_->kill();
+        }
+    } catch (const std::exception& e) {
+        spdlog::warn("{}: {}", spec_.name, e.what());
+    }
+}
 
 // Follows cgroup.events until "populated 0", reporting "frozen" changes as
 // Paused/Resumed on the way.
 reactor::Task<void> ContainerActor::wait_until_empty() {
     if (!cgroup_events_) co_return;
-    for (;;) {
+    while (!cgroup_empty_) {
         const std::string events = cgroup_events_->read_all();
         const bool frozen = cgroup::keyed_value(events, "frozen").value_or(0) != 0;
         const bool populated = cgroup::keyed_value(events, "populated").value_or(0) != 0;
@@ -259,7 +273,12 @@ reactor::Task<void> ContainerActor::wait_until_empty() {
             emit(frozen ? EventKind::Paused : EventKind::Resumed);
         }
         if (!populated) break;
-        co_await cgroup_events_->wait_change();
+        try {
+            co_await cgroup_events_->wait_change();
+        } catch (const boost::system::system_error& e) {
+            // Cancelled by wait_for_exit(), which saw the cgroup empty.
+            if (e.code() != asio::error::operation_aborted || !cgroup_empty_) throw;
+        }
     }
     cgroup_empty_ = true;
     frozen_ = false;
@@ -363,7 +382,12 @@ void ContainerActor::pause() {
 void ContainerActor::resume() {
     if (state_ != State::Running || !has_live_processes()) throw Error(spec_.name + ": not running");
     if (!cgroup_ || !cgroup_->can_freeze()) throw Error(spec_.name + ": pausing needs a cgroup with a freezer");
+    resume_now();
+}
+
+void ContainerActor::resume_now() {
     cgroup_->freeze(false);
+    // The v1 freezer has no events: report the request itself.
     if (!cgroup_events_ && frozen_) {
         frozen_ = false;
         emit(EventKind::Resumed);
@@ -387,8 +411,9 @@ void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
         try {
             if (has_live_init()) watch_->send_signal(signal);
             else if (cgroup_) cgroup_->signal_all(signal);
-            // A frozen process takes no signal until thawed.
-            if (cgroup_ && cgroup_->can_freeze() && cgroup_->frozen()) cgroup_->freeze(false);
+            // A frozen process takes no signal until thawed (nor one still
+            // freezing: the v1 freezer passes through FREEZING).
+            if (cgroup_ && cgroup_->can_freeze() && (frozen_ || cgroup_->frozen())) resume_now();
         } catch (const std::exception&) {
             // Gone already, or not ours to signal: the exit wait ends either way.
         }

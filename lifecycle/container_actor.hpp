@@ -95,6 +95,7 @@ private:
     // The init, or (pid: host) a process it left in the cgroup, may be alive.
     bool has_live_processes() const;
     void arm_kill_timer();
+    void resume_now();
 
     boost::asio::any_io_executor ex_;
     HelperClient& helper_;
