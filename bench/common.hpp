@@ -68,6 +68,7 @@ struct CommonOptions {
     int count = 200;
     int warmup = 10;
     std::string network = "none";
+    int idle_ms = 0;
     bool quick = false;
     std::string json_path;
 
@@ -76,6 +77,10 @@ struct CommonOptions {
         app.add_option("--warmup", warmup, "starts run first and not recorded")->check(CLI::NonNegativeNumber);
         app.add_option("--network", network, "none: own network namespace; host: the host's")
             ->check(CLI::IsMember({"none", "host"}));
+        app.add_option("--idle-ms", idle_ms,
+                       "sleep this long before each start, off the clock (0: back to back). About 100 ms "
+                       "of idle makes the next cgroup.procs write wait for an RCU grace period")
+            ->check(CLI::NonNegativeNumber);
         app.add_flag("--quick", quick, "n=20, warmup 2 (for CI)");
         app.add_option("--json", json_path, "write every sample and the summary to FILE");
     }
@@ -90,12 +95,28 @@ struct CommonOptions {
 
     bool host_network() const { return network == "host"; }
 
+    // Sleeps before the next start, when --idle-ms asks for it (never on the clock).
+    std::chrono::milliseconds idle() const { return std::chrono::milliseconds(idle_ms); }
+
+    // ", idle 100 ms" or ", back to back": for titles.
+    std::string pacing() const {
+        return idle_ms > 0 ? ", idle " + std::to_string(idle_ms) + " ms before each start" : ", back to back";
+    }
+
     nlohmann::json to_json() const {
-        return {{"count", count}, {"warmup", warmup}, {"network", network}};
+        return {{"count", count}, {"warmup", warmup}, {"network", network}, {"idle_ms", idle_ms}};
     }
 };
 
-inline void print_table(const std::string& title, const std::vector<Sample>& samples) {
+// A further per-start measurement a bench reports beside the two standard
+// ones (e.g. the floor's cgroup setup), printed and summarized the same way.
+struct Series {
+    std::string name;  // a table row label and a JSON key: "cgroup_setup"
+    std::vector<double> values;
+};
+
+inline void print_table(const std::string& title, const std::vector<Sample>& samples,
+                        const std::vector<Series>& extra = {}) {
     std::vector<double> exit_ms, running_ms;
     for (const Sample& s : samples) {
         exit_ms.push_back(s.to_exit_ms);
@@ -109,12 +130,13 @@ inline void print_table(const std::string& title, const std::vector<Sample>& sam
     };
     row("start-to-running", summarize(running_ms));
     row("start-to-exit", summarize(exit_ms));
+    for (const Series& e : extra) row(e.name.c_str(), summarize(e.values));
     std::fflush(stdout);
 }
 
 // Enough context to tell two reports apart later: what ran, on what kernel.
 inline nlohmann::json report(const std::string& benchmark, nlohmann::json config,
-                             const std::vector<Sample>& samples) {
+                             const std::vector<Sample>& samples, const std::vector<Series>& extra = {}) {
     std::vector<double> exit_ms, running_ms;
     nlohmann::json rows = nlohmann::json::array();
     for (const Sample& s : samples) {
@@ -122,15 +144,19 @@ inline nlohmann::json report(const std::string& benchmark, nlohmann::json config
         running_ms.push_back(s.to_running_ms);
         rows.push_back({{"start_to_running_ms", s.to_running_ms}, {"start_to_exit_ms", s.to_exit_ms}});
     }
+    for (const Series& e : extra) {
+        for (std::size_t i = 0; i < e.values.size() && i < rows.size(); ++i) rows[i][e.name + "_ms"] = e.values[i];
+    }
     utsname uts{};
     ::uname(&uts);
+    nlohmann::json summary = {{"start_to_running", to_json(summarize(running_ms))},
+                              {"start_to_exit", to_json(summarize(exit_ms))}};
+    for (const Series& e : extra) summary[e.name] = to_json(summarize(e.values));
     return {{"benchmark", benchmark},
             {"kernel", uts.release},
             {"config", std::move(config)},
             {"samples", std::move(rows)},
-            {"summary",
-             {{"start_to_running", to_json(summarize(running_ms))},
-              {"start_to_exit", to_json(summarize(exit_ms))}}}};
+            {"summary", std::move(summary)}};
 }
 
 inline void write_json(const std::filesystem::path& path, const nlohmann::json& j) {
@@ -165,9 +191,10 @@ private:
 
 // Prints the table and, when asked, writes every sample as JSON.
 inline void publish(const std::string& benchmark, const std::string& title, const CommonOptions& options,
-                    nlohmann::json config, const std::vector<Sample>& samples) {
-    print_table(title, samples);
-    if (!options.json_path.empty()) write_json(options.json_path, report(benchmark, std::move(config), samples));
+                    nlohmann::json config, const std::vector<Sample>& samples, const std::vector<Series>& extra = {}) {
+    print_table(title, samples, extra);
+    if (!options.json_path.empty())
+        write_json(options.json_path, report(benchmark, std::move(config), samples, extra));
 }
 
 // The shared tail of each bench's main(): needs root, turns errors into exit 1.

@@ -3,6 +3,12 @@
 // does for one container) and prints start-to-running and start-to-exit
 // latency percentiles. Compare with rusty-bench-floor, the same namespaces
 // and root switch with nothing else.
+//
+// By default each container gets its cgroup as in a fleet (--cgroup own): a
+// FleetCgroups under /rusty-bench-<pid>/bench, from the host's layout, so the
+// clock covers creating the cgroup, placing the init in it, waiting for it to
+// empty and removing it. --limits adds a memory and a pids limit (on a hybrid
+// host: v1 cgroups that the init joins by writing cgroup.procs).
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -13,9 +19,13 @@
 #include <optional>
 
 #include "bench/common.hpp"
+#include "cgroup/cgroup.hpp"
+#include "cgroup/layout.hpp"
+#include "cgroup/limits.hpp"
 #include "image/image_store.hpp"
 #include "lifecycle/container_actor.hpp"
 #include "lifecycle/helper_fork.hpp"
+#include "reactor/awaitable.hpp"
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -27,8 +37,22 @@ namespace {
 struct Config {
     bench::CommonOptions common;
     bool read_only = false;
-    std::string root;  // empty: a temporary directory
+    std::string root;            // empty: a temporary directory
+    std::string cgroup = "own";  // own: a cgroup per container, as in a fleet; none: no cgroup
+    bool limits = false;         // memory 64 MiB and pids 1000 on each container
 };
+
+constexpr std::int64_t kMemoryLimit = 64 << 20;
+constexpr std::int64_t kPidsLimit = 1000;
+
+Resources resources(const Config& cfg) {
+    Resources r;
+    if (cfg.limits) {
+        r.memory = kMemoryLimit;
+        r.pids = kPidsLimit;
+    }
+    return r;
+}
 
 // Records what one start reported; reset before each start.
 class StartObserver : public FleetObserver {
@@ -89,9 +113,9 @@ public:
 // The measured loop: one container at a time, as a CLI user starting them
 // back to back would see it. Stops at the first failure, whose numbers would
 // mean nothing.
-reactor::Task<void> run_starts(const Config& cfg, lifecycle::HelperClient& helper, const fs::path& image_rootfs,
-                               const fs::path& containers_dir, std::vector<bench::Sample>& samples,
-                               std::string& failure) {
+reactor::Task<void> run_starts(const Config& cfg, lifecycle::HelperClient& helper, cgroup::FleetCgroups* cgroups,
+                               const fs::path& image_rootfs, const fs::path& containers_dir,
+                               std::vector<bench::Sample>& samples, std::string& failure) {
     auto ex = co_await asio::this_coro::executor;
     StartObserver observer;
     const int total = cfg.common.warmup + cfg.common.count;
@@ -103,10 +127,13 @@ reactor::Task<void> run_starts(const Config& cfg, lifecycle::HelperClient& helpe
         spec.hostname = spec.name;
         spec.network = cfg.common.host_network() ? NetworkMode::Host : NetworkMode::None;
         spec.read_only = cfg.read_only;
+        spec.resources = resources(cfg);
         fs::path dir = containers_dir / spec.name;
 
-        lifecycle::ContainerActor actor(ex, helper, observer, nullptr, spec, image_rootfs, lifecycle::ContainerPaths(dir));
+        lifecycle::ContainerActor actor(ex, helper, observer, cgroups, spec, image_rootfs,
+                                        lifecycle::ContainerPaths(dir));
         observer.reset();
+        if (cfg.common.idle_ms > 0) co_await reactor::sleep_for(cfg.common.idle());
         Clock::time_point t0 = Clock::now();
         co_await actor.run();
         Clock::time_point t1 = Clock::now();
@@ -139,13 +166,41 @@ int run(const Config& cfg) {
 
     // Forked while the process has no ring and no threads (HOST.md).
     lifecycle::HelperProcess helper = lifecycle::HelperProcess::start();
+
+    // Made after the helper is forked, so that it does not inherit the
+    // fleet's lock; destroyed after every actor, removing all it made.
+    std::optional<cgroup::FleetCgroups> cgroups;
+    std::string layout_text;
+    FleetSpec fleet;
+    fleet.name = "bench";
+    fleet.cgroup_parent = "/rusty-bench-" + std::to_string(::getpid());
+    if (cfg.cgroup == "own") {
+        cgroup::Layout layout = cgroup::Layout::detect();
+        if (layout.mode() == cgroup::Mode::None)
+            throw Error("--cgroup own: this host has no cgroup hierarchy (use --cgroup none)");
+        layout_text = layout.describe();
+        // One container stands for all: FleetCgroups enables the v2
+        // controllers the fleet's limits need, and check_limits refuses
+        // limits this host cannot enforce, as the supervisor would.
+        ContainerSpec model;
+        model.name = "bench";
+        model.resources = resources(cfg);
+        fleet.containers.push_back(model);
+        const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+        cgroup::check_limits(fleet, layout, cpus > 0 ? static_cast<unsigned>(cpus) : 1);
+        cgroups.emplace(std::move(layout), fleet);
+        cgroups->lock();
+    }
+
     std::vector<bench::Sample> samples;
     std::string failure;
     {
         asio::io_context io(1);
         lifecycle::HelperClient client(io.get_executor(), helper.take_socket());
         asio::co_spawn(io, client.run(), asio::detached);
-        asio::co_spawn(io, run_starts(cfg, client, image_rootfs, containers_dir, samples, failure),
+        asio::co_spawn(io,
+                       run_starts(cfg, client, cgroups ? &*cgroups : nullptr, image_rootfs, containers_dir,
+                                  samples, failure),
                        [&](std::exception_ptr e) {
                            if (e) {
                                try {
@@ -164,9 +219,17 @@ int run(const Config& cfg) {
         return 1;
     }
     std::string title = std::string("rusty: /bin/true in busybox, network ") + cfg.common.network + ", " +
-                        (cfg.read_only ? "read-only bind" : "overlay");
+                        (cfg.read_only ? "read-only bind" : "overlay") + ", cgroup " + cfg.cgroup +
+                        (cfg.limits ? ", limits (memory 64 MiB, pids 1000)" : "") + cfg.common.pacing();
     nlohmann::json config = cfg.common.to_json();
     config["rootfs"] = cfg.read_only ? "read-only bind" : "overlay";
+    config["cgroup"] = cfg.cgroup;
+    if (cgroups) {
+        config["cgroup_parent"] = cgroups->fleet_path();
+        config["cgroup_layout"] = layout_text;
+    }
+    config["limits"] = cfg.limits ? nlohmann::json{{"memory", kMemoryLimit}, {"pids", kPidsLimit}}
+                                  : nlohmann::json(nullptr);
     bench::publish("rusty-bench-start", title, cfg.common, std::move(config), samples);
     return 0;
 }
@@ -180,8 +243,18 @@ int main(int argc, char** argv) {
     cfg.common.add_to(app);
     app.add_flag("--read-only", cfg.read_only, "bind the image read-only instead of an overlay upper layer");
     app.add_option("--root", cfg.root, "holds images/ and containers/ (default: a temporary directory, removed)");
+    app.add_option("--cgroup", cfg.cgroup,
+                   "own: each container gets its cgroup, as in a fleet, under /rusty-bench-<pid>/bench "
+                   "(removed at the end); none: no cgroup")
+        ->check(CLI::IsMember({"own", "none"}));
+    app.add_flag("--limits", cfg.limits,
+                 "set mem_limit 64 MiB and pids_limit 1000 on each container (needs --cgroup own)");
     CLI11_PARSE(app, argc, argv);
     cfg.common.finish();
+    if (cfg.limits && cfg.cgroup != "own") {
+        std::fprintf(stderr, "rusty-bench-start: --limits needs --cgroup own\n");
+        return 2;
+    }
 
     return bench::run_as_root("rusty-bench-start", [&] { return run(cfg); });
 }

@@ -15,6 +15,7 @@ libcli11-dev
 catch2
 busybox-static
 iproute2
+jq
 "
 
 missing=""

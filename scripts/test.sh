@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 echo "--- benchmarks, quick mode (figures come from full runs, not from here)"
 "$BUILD_DIR"/rusty-bench-floor --quick
+"$BUILD_DIR"/rusty-bench-floor --quick --cgroup into
+"$BUILD_DIR"/rusty-bench-floor --quick --cgroup procs --idle-ms 20
 "$BUILD_DIR"/rusty-bench-start --quick
+"$BUILD_DIR"/rusty-bench-start --quick --limits
 echo "--- tests"
 cd "$BUILD_DIR"
 ctest --output-on-failure --timeout 600
