@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/xattr.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -183,16 +184,30 @@ void ContainerCgroup::kill() const {
         write_value(v2_dir_ / "cgroup.kill", "1", false);
         return;
     }
-    // No cgroup.kill (v1, or v2 before Linux 5.14): freeze so that no process
-    // can fork or exit (its pid cannot be reused while we signal it), signal
-    // every pid, thaw so the signals are taken, until none is left.
+    // No cgroup.kill (v1, or v2 before Linux 5.14): freeze so that no new
+    // process can fork in, SIGKILL every process through a pidfd after
+    // checking it is still ours (signal_all: a pid read from cgroup.procs
+    // may be reused meanwhile), thaw so the kills are taken, until none is
+    // left. The thaw happens whatever fails: a process frozen on v1 would
+    // not even die of SIGKILL.
     const bool freeze_first = can_freeze();
-    for (int round = 0; round < 1000; ++round) {
-        if (freeze_first) freeze(true);
-        std::vector<pid_t> left = pids();
-        for (pid_t pid : left) ::kill(pid, SIGKILL);
-        if (freeze_first) freeze(false);
-        if (left.empty()) return;
+    struct Thaw {
+        const ContainerCgroup* cg;
+        ~Thaw() {
+            if (!cg) return;
+            try {
+                cg->freeze(false);
+            } catch (const std::exception&) {
+            }
+        }
+    };
+    for (int round = 0; round < 200; ++round) {
+        if (!populated()) return;
+        {
+            if (freeze_first) freeze(true);
+            Thaw thaw{freeze_first ? this : nullptr};
+            signal_all(SIGKILL);
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     throw Error("cgroup " + path_ + ": processes remain after SIGKILL");
@@ -248,21 +263,21 @@ Stats ContainerCgroup::stats() const {
     return s;
 }
 
-bool ContainerCgroup::remove() noexcept {
+int ContainerCgroup::remove() noexcept {
     std::set<fs::path> dirs;
     for (const auto& [controller, dir] : v1_dirs_) dirs.insert(dir);
     if (!v2_dir_.empty()) dirs.insert(v2_dir_);
     v2_fd_.reset();
-    bool all = true;
+    int first_error = 0;
     for (const fs::path& dir : dirs) {
         if (stand_in_) {
             std::error_code ec;
             fs::remove_all(dir, ec);
-        } else if (::rmdir(dir.c_str()) < 0 && errno != ENOENT) {
-            all = false;
+        } else if (::rmdir(dir.c_str()) < 0 && errno != ENOENT && first_error == 0) {
+            first_error = errno;
         }
     }
-    return all;
+    return first_error;
 }
 
 // ---- FleetCgroups ------------------------------------------------------------
@@ -283,19 +298,44 @@ fs::path FleetCgroups::ensure_ancestors(const fs::path& root) {
     // between our mkdirs (ENOENT): make the whole path again, a few times.
     for (int attempt = 0;; ++attempt) {
         fs::path dir = root;
+        bool made = false;
         try {
             for (std::string_view part : components(fleet_path_)) {
                 dir /= part;
-                if (make_dir(dir)) created_.push_back(dir);
+                made = make_dir(dir);
+                if (made) created_.push_back(dir);
                 if (cpuset) inherit_cpuset(dir, layout_.stand_in());
             }
         } catch (const Error& e) {
             if (e.sys_errno() != ENOENT || attempt == 3 || ::access(root.c_str(), F_OK) != 0) throw;
             continue;
         }
+        if (!fleet_dirs_.contains(dir)) claim_fleet_dir(dir, made);
         fleet_dirs_.insert(dir);
         return dir;
     }
+}
+
+// The fleet's directory is swept, written and removed as ours: one that
+// exists already must carry the mark a supervisor of this fleet left on it
+// (a trusted.* extended attribute), so that a fleet named like another
+// program's cgroup ("docker" under cgroup_parent "/") never takes it over.
+void FleetCgroups::claim_fleet_dir(const fs::path& dir, bool made) {
+    static constexpr const char* kMark = "trusted.rusty-supervisor.fleet";
+    if (made) {
+        // A hierarchy without xattr support cannot be marked: then an
+        // existing directory cannot be told apart either (below).
+        if (::setxattr(dir.c_str(), kMark, fleet_path_.data(), fleet_path_.size(), 0) < 0 && errno != ENOTSUP)
+            throw_sys("setxattr(" + quoted(dir) + ", \"" + kMark + "\")");
+        return;
+    }
+    char value[4096];
+    const ssize_t n = ::getxattr(dir.c_str(), kMark, value, sizeof value);
+    if (n < 0 && errno == ENOTSUP) return;
+    if (n < 0 && errno != ENODATA) throw_sys("getxattr(" + quoted(dir) + ", \"" + kMark + "\")");
+    if (n < 0 || std::string_view(value, static_cast<std::size_t>(n)) != fleet_path_)
+        throw Error("cgroup " + quoted(dir) + " exists and was not made by a supervisor of this fleet; give the "
+                    "fleet another name or another cgroup parent");
 }
 
 // Controllers reach a cgroup only when every ancestor lists them in
@@ -446,6 +486,7 @@ ContainerCgroup FleetCgroups::create(const ContainerSpec& spec) {
         if (it == leaf_of_root.end()) {
             fs::path leaf = ensure_ancestors(root) / spec.name;
             fresh_leaf(leaf);
+            cg.v1_dirs_.emplace(c, leaf);  // from here on, Undo removes it
             if (is_cpuset_root(layout_, root)) inherit_cpuset(leaf, create_files);
             it = leaf_of_root.emplace(root, leaf).first;
         }
@@ -471,7 +512,8 @@ ContainerCgroup FleetCgroups::create(const ContainerSpec& spec) {
     return cg;
 }
 
-void FleetCgroups::remove() noexcept {
+std::vector<std::string> FleetCgroups::remove() noexcept {
+    std::vector<std::string> problems;
     // The fleet's own directories (ours even if a crashed run left them),
     // then the ancestors made here; rmdir fails on one another fleet uses.
     std::vector<fs::path> dirs(fleet_dirs_.begin(), fleet_dirs_.end());
@@ -480,14 +522,19 @@ void FleetCgroups::remove() noexcept {
         if (layout_.stand_in()) {
             std::error_code ec;
             fs::remove_all(dir, ec);
-        } else {
-            ::rmdir(dir.c_str());
+        } else if (::rmdir(dir.c_str()) < 0 && errno != ENOENT) {
+            const bool shared_ancestor = !fleet_dirs_.contains(dir) && (errno == EBUSY || errno == ENOTEMPTY);
+            try {
+                if (!shared_ancestor) problems.push_back(dir.string() + ": " + errno_text(errno));
+            } catch (...) {
+            }
         }
     }
     fleet_dirs_.clear();
     created_.clear();
     v2_ready_ = false;
     lock_.reset();
+    return problems;
 }
 
 }  // namespace rusty::cgroup

@@ -83,9 +83,9 @@ public:
     std::uint64_t oom_kills() const;
     Stats stats() const;
 
-    // Removes the cgroup from every hierarchy. False while processes remain
-    // (nothing is removed then); never throws.
-    bool remove() noexcept;
+    // Removes the cgroup from every hierarchy. Returns 0, or the errno of the
+    // first rmdir that failed (EBUSY while processes remain); never throws.
+    int remove() noexcept;
 
 private:
     friend class FleetCgroups;
@@ -126,13 +126,16 @@ public:
     ContainerCgroup create(const ContainerSpec& spec);
 
     // Removes the fleet's directory in each hierarchy it used, and the
-    // ancestors this object created, deepest first, where empty. Never throws.
-    void remove() noexcept;
+    // ancestors this object created, deepest first, where empty. Never
+    // throws; returns what could not be removed ("<dir>: <errno text>"),
+    // leaving out ancestors that another fleet still uses.
+    std::vector<std::string> remove() noexcept;
 
 private:
     std::filesystem::path ensure_ancestors(const std::filesystem::path& root);
     void enable_v2_controllers();
     void sweep_leftovers() noexcept;
+    void claim_fleet_dir(const std::filesystem::path& dir, bool made);
 
     Layout layout_;
     std::string parent_;

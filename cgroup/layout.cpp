@@ -1,9 +1,8 @@
 #include "cgroup/layout.hpp"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
+#include "cgroup/cgroup.hpp"
 #include "core/error.hpp"
 #include "core/strings.hpp"
 
@@ -11,14 +10,6 @@ namespace rusty::cgroup {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path);
-    if (!in) throw sys_error("open(\"" + path.string() + "\")");
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
 
 // mountinfo escapes blanks and backslashes in paths as \ooo.
 std::string unescape_octal(std::string_view text) {
@@ -57,10 +48,10 @@ std::string_view to_string(Mode mode) {
 }
 
 Layout Layout::detect() {
-    std::string mountinfo = read_text("/proc/self/mountinfo");
+    std::string mountinfo = read_file("/proc/self/mountinfo");
     Layout layout = from_mountinfo(mountinfo, "");
     if (!layout.v2_root_.empty()) {
-        std::string controllers = read_text(layout.v2_root_ / "cgroup.controllers");
+        std::string controllers = read_file(layout.v2_root_ / "cgroup.controllers");
         for (std::string_view c : words(controllers.substr(0, controllers.find('\n'))))
             layout.v2_controllers_.emplace(c);
     }
@@ -90,15 +81,21 @@ Layout Layout::from_mountinfo(std::string_view mountinfo, std::string_view v2_co
         }
     }
     for (std::string_view c : words(v2_controllers)) layout.v2_controllers_.emplace(c);
+    if (auto memory = layout.v1_root("memory")) {
+        std::error_code ec;
+        layout.v1_swap_accounting_ = fs::exists(*memory / "memory.memsw.limit_in_bytes", ec);
+    }
     return layout;
 }
 
-Layout Layout::make(fs::path v2_root, std::set<std::string> v2_controllers, std::map<std::string, fs::path> v1_roots) {
+Layout Layout::make(fs::path v2_root, std::set<std::string> v2_controllers, std::map<std::string, fs::path> v1_roots,
+                    bool v1_swap_accounting) {
     Layout layout;
     layout.v2_root_ = std::move(v2_root);
     layout.v2_controllers_ = std::move(v2_controllers);
     layout.v1_roots_ = std::move(v1_roots);
     layout.stand_in_ = true;
+    layout.v1_swap_accounting_ = v1_swap_accounting && layout.v1_roots_.contains("memory");
     return layout;
 }
 

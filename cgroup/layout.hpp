@@ -38,7 +38,7 @@ public:
     static Layout from_mountinfo(std::string_view mountinfo, std::string_view v2_controllers);
     // For tests with a directory tree standing in for cgroupfs.
     static Layout make(std::filesystem::path v2_root, std::set<std::string> v2_controllers,
-                       std::map<std::string, std::filesystem::path> v1_roots);
+                       std::map<std::string, std::filesystem::path> v1_roots, bool v1_swap_accounting = true);
 
     Mode mode() const;
     // The cgroup2 mount point; empty when there is none.
@@ -51,6 +51,9 @@ public:
     // The v1 mount point of `controller` (e.g. /sys/fs/cgroup/cpu,cpuacct).
     std::optional<std::filesystem::path> v1_root(std::string_view controller) const;
     const std::map<std::string, std::filesystem::path>& v1_roots() const { return v1_roots_; }
+    // Whether the v1 memory hierarchy accounts swap (memory.memsw.* exist;
+    // the kernel's swapaccount=1). False without a v1 memory hierarchy.
+    bool v1_swap_accounting() const { return v1_swap_accounting_; }
 
     // "hybrid (v2 /sys/fs/cgroup/unified: hugetlb; v1: cpu cpuacct memory …)"
     std::string describe() const;
@@ -65,6 +68,7 @@ private:
     std::set<std::string> v2_controllers_;
     std::map<std::string, std::filesystem::path> v1_roots_;  // controller -> mount point
     bool stand_in_ = false;
+    bool v1_swap_accounting_ = false;
 };
 
 }  // namespace rusty::cgroup

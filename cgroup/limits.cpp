@@ -42,18 +42,23 @@ LimitPlan plan_limits(const Resources& r, const Layout& layout) {
         const std::string bytes = std::to_string(*r.memory);
         add("mem_limit", "memory", "memory.max", bytes, "memory.limit_in_bytes", bytes);
     }
-    if (r.memory_swap) {
+    // v1 limits swap only with swap accounting (memory.memsw.*).
+    const bool swap_accounted = layout.where("memory") != Version::V1 || layout.v1_swap_accounting();
+    if (r.memory_swap && !swap_accounted) {
+        plan.missing.push_back({"memswap_limit", "swap accounting of the v1 memory"});
+    } else if (r.memory_swap) {
         // After the memory limit: v1 refuses memsw below limit_in_bytes.
         const bool unlimited = *r.memory_swap == -1;
         add("memswap_limit", "memory", "memory.swap.max",
             unlimited ? "max" : std::to_string(*r.memory_swap - r.memory.value_or(0)), "memory.memsw.limit_in_bytes",
             unlimited ? "-1" : std::to_string(*r.memory_swap));
     }
-    if (r.memory && !r.memory_swap && layout.where("memory") != Version::None) {
-        const std::string swap = std::to_string(*r.memory);
-        const std::string total = std::to_string(2 * *r.memory);
+    if (r.memory && !r.memory_swap && swap_accounted && layout.where("memory") != Version::None) {
+        // As much swap again; unlimited when twice the limit does not fit.
+        const std::int64_t m = *r.memory;
+        const std::string total = m > INT64_MAX / 2 ? "-1" : std::to_string(2 * m);
         plan.writes.push_back(layout.where("memory") == Version::V2
-                                  ? LimitWrite{"mem_limit", "memory", "memory.swap.max", swap, true}
+                                  ? LimitWrite{"mem_limit", "memory", "memory.swap.max", std::to_string(m), true}
                                   : LimitWrite{"mem_limit", "memory", "memory.memsw.limit_in_bytes", total, true});
     }
     if (r.memory_reservation) {
@@ -93,14 +98,7 @@ std::vector<std::string> check_limits(const FleetSpec& fleet, const Layout& layo
         if (!r.cpuset.empty() && parse_cpu_list(r.cpuset).value_or(0) >= online_cpus)
             throw ConfigError(pointer + "cpuset", "names CPU " + std::to_string(*parse_cpu_list(r.cpuset)) +
                                                       "; this host has CPUs 0-" + std::to_string(online_cpus - 1));
-        std::vector<MissingController> missing = plan_limits(r, layout).missing;
-        // Swap accounting is a part of the v1 memory controller that may be off.
-        if (r.memory_swap && layout.where("memory") == Version::V1) {
-            std::error_code ec;
-            if (!std::filesystem::exists(*layout.v1_root("memory") / "memory.memsw.limit_in_bytes", ec))
-                missing.push_back({"memswap_limit", "swap accounting of the v1 memory"});
-        }
-        for (const MissingController& m : missing) {
+        for (const MissingController& m : plan_limits(r, layout).missing) {
             std::string problem = "needs the " + m.controller + " controller, which this host's cgroups (" +
                                   layout.describe() + ") do not have";
             if (m.field == "memswap_limit" && m.controller != "memory")

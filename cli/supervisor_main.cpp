@@ -65,9 +65,13 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
         if (!*check && config_path.empty()) throw CLI::RequiredError("--config");
-        if (!cgroup_parent.empty() && (cgroup_parent[0] != '/' || cgroup_parent.find("/..") != std::string::npos ||
-                                       cgroup_parent.find("/./") != std::string::npos))
-            throw CLI::ValidationError("--cgroup-parent", "must be an absolute cgroup path without . or ..");
+        if (!cgroup_parent.empty()) {
+            try {
+                cgroup_parent = rusty::parse_cgroup_path(cgroup_parent, "--cgroup-parent");
+            } catch (const rusty::ConfigError& e) {
+                throw CLI::ValidationError("--cgroup-parent", e.problem());
+            }
+        }
         if (!(stop_timeout >= 0 && stop_timeout <= kMaxStopTimeout))
             throw CLI::ValidationError("--stop-timeout", "must be a number of seconds from 0 to " +
                                                              std::to_string(static_cast<long>(kMaxStopTimeout)));

@@ -302,6 +302,9 @@ void check_container_name(const std::string& name, const std::string& pointer) {
     // directory (see lifecycle/fleet.cpp).
     if (name == "lock" || name == "supervisor.json")
         fail(pointer, "the container name " + json_quoted(name) + " is reserved for the fleet's own state");
+    // It names the container's cgroup too.
+    if (is_interface_file_name(name))
+        fail(pointer, "the container name " + json_quoted(name) + " is the name of a cgroup interface file");
 }
 
 // ---- Container fields ------------------------------------------------------
@@ -705,8 +708,30 @@ std::vector<ContainerSpec> parse_containers(const Json& value, const std::string
     return containers;
 }
 
-// Names cgroupfs uses for its own files: "cgroup.procs", "memory.max",
-// "tasks", … A directory cannot be made under such a name.
+// An absolute cgroup path such as "/rusty-supervisor" or "/", normalised:
+// no "." or ".." components, no empty ones, no trailing '/'.
+std::string parse_cgroup_parent(const Json& value, const std::string& pointer) {
+    return parse_cgroup_path(expect_string(value, pointer), pointer);
+}
+
+}  // namespace
+
+std::string parse_cgroup_path(std::string_view path, const std::string& pointer) {
+    if (!path.starts_with('/')) fail(pointer, "must be an absolute cgroup path such as \"/rusty-supervisor\"");
+    std::string normal;
+    for (std::string_view part : split(path.substr(1), '/')) {
+        if (part.empty()) continue;
+        if (part == "." || part == "..")
+            fail(pointer, "must not contain \".\" or \"..\": " + json_quoted(path));
+        if (part.size() > 255) fail(pointer, "cgroup name longer than 255 bytes");
+        if (is_interface_file_name(part))
+            fail(pointer, "invalid cgroup name " + json_quoted(part) + ": the name of a cgroup interface file");
+        normal += "/";
+        normal += part;
+    }
+    return normal.empty() ? "/" : normal;
+}
+
 bool is_interface_file_name(std::string_view name) {
     constexpr std::string_view files[] = {"tasks", "notify_on_release", "release_agent"};
     constexpr std::string_view prefixes[] = {"cgroup.", "memory.", "cpu.",     "cpuset.", "cpuacct.", "pids.",
@@ -718,26 +743,6 @@ bool is_interface_file_name(std::string_view name) {
         if (name.starts_with(p)) return true;
     return false;
 }
-
-// An absolute cgroup path such as "/rusty-supervisor" or "/", normalised:
-// no "." or ".." components, no empty ones, no trailing '/'.
-std::string parse_cgroup_parent(const Json& value, const std::string& pointer) {
-    const std::string& path = expect_string(value, pointer);
-    if (!path.starts_with('/')) fail(pointer, "must be an absolute cgroup path such as \"/rusty-supervisor\"");
-    std::string normal;
-    for (std::string_view part : split(std::string_view(path).substr(1), '/')) {
-        if (part.empty()) continue;
-        if (part == "." || part == "..")
-            fail(pointer, "must not contain \".\" or \"..\": " + json_quoted(path));
-        if (is_interface_file_name(part) || part.size() > 255)
-            fail(pointer, "invalid cgroup name " + json_quoted(part) + ": the name of a cgroup interface file");
-        normal += "/";
-        normal += part;
-    }
-    return normal.empty() ? "/" : normal;
-}
-
-}  // namespace
 
 FleetSpec parse_fleet(std::string_view text, const std::filesystem::path& base_dir,
                       std::string_view default_name) {

@@ -184,14 +184,17 @@ void ContainerActor::remove_cgroup_now() noexcept {
     oom_watch_.reset();
     // No process is left, but a dying task may leave its cgroup a moment
     // after its parent was told: retry briefly.
-    for (int attempt = 0; !cgroup_->remove(); ++attempt) {
-        if (attempt == 200) {
-            spdlog::warn("{}: cannot remove cgroup {}: it still has processes", spec_.name, cgroup_->path());
+    for (int attempt = 0;; ++attempt) {
+        const int err = cgroup_->remove();
+        if (err == 0) break;
+        if (err != EBUSY || attempt == 200) {
+            spdlog::warn("{}: cannot remove cgroup {}: {}", spec_.name, cgroup_->path(), errno_text(err));
             break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     cgroup_.reset();
+    frozen_ = false;  // what is gone is not paused
 }
 
 // Waits for exec (or a setup failure), then for the exit. The output pumps
@@ -299,8 +302,10 @@ reactor::Task<void> ContainerActor::watch_oom(std::shared_ptr<bool> run_ended) {
                 co_await reactor::sleep_for(std::chrono::milliseconds(20));
             }
         }
-    } catch (const std::exception&) {
-        // Cancelled at the end of the run, or the cgroup is gone.
+    } catch (const boost::system::system_error& e) {
+        if (e.code() != asio::error::operation_aborted) spdlog::warn("{}: watching for OOM kills: {}", spec_.name, e.what());
+    } catch (const std::exception& e) {
+        spdlog::warn("{}: watching for OOM kills: {}", spec_.name, e.what());
     }
 }
 
@@ -375,6 +380,7 @@ void ContainerActor::pause() {
     // The v1 freezer has no events: report the request itself.
     if (!cgroup_events_ && !frozen_) {
         frozen_ = true;
+        write_state();
         emit(EventKind::Paused);
     }
 }
@@ -390,6 +396,7 @@ void ContainerActor::resume_now() {
     // The v1 freezer has no events: report the request itself.
     if (!cgroup_events_ && frozen_) {
         frozen_ = false;
+        write_state();
         emit(EventKind::Resumed);
     }
 }
@@ -411,9 +418,9 @@ void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
         try {
             if (has_live_init()) watch_->send_signal(signal);
             else if (cgroup_) cgroup_->signal_all(signal);
-            // A frozen process takes no signal until thawed (nor one still
-            // freezing: the v1 freezer passes through FREEZING).
-            if (cgroup_ && cgroup_->can_freeze() && (frozen_ || cgroup_->frozen())) resume_now();
+            // A frozen process takes no signal until thawed, nor one still
+            // freezing (the kernel may not say "frozen" yet): always thaw.
+            if (cgroup_ && cgroup_->can_freeze()) resume_now();
         } catch (const std::exception&) {
             // Gone already, or not ours to signal: the exit wait ends either way.
         }

@@ -18,6 +18,7 @@
 #include "cgroup/layout.hpp"
 #include "cgroup/limits.hpp"
 #include "core/atomic_file.hpp"
+#include "core/config.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
@@ -146,7 +147,15 @@ void Fleet::Impl::prepare_cgroups() {
 }
 
 std::vector<std::string> check_on_host(FleetSpec& spec, const FleetOptions& options, const cgroup::Layout& layout) {
-    if (options.cgroup_parent) spec.cgroup_parent = *options.cgroup_parent;
+    if (options.cgroup_parent) spec.cgroup_parent = parse_cgroup_path(*options.cgroup_parent, "cgroup_parent");
+    if (layout.mode() == cgroup::Mode::None) {
+        // Without a cgroup, processes that outlive the init could escape a stop.
+        for (const ContainerSpec& c : spec.containers)
+            if (c.pid == PidMode::Host)
+                throw ConfigError("/containers/" + c.name + "/pid",
+                                  "\"host\" needs cgroups to keep track of the container's processes, and this "
+                                  "host has no cgroup hierarchy mounted");
+    }
     const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
     return cgroup::check_limits(spec, layout, cpus > 0 ? static_cast<unsigned>(cpus) : 1);
 }
@@ -280,7 +289,8 @@ Fleet::~Fleet() {
     // fleet torn down otherwise (run() threw, or was never called).
     for (auto& actor : s.actors) actor->kill_and_reap();
     s.actors.clear();
-    if (s.cgroups) s.cgroups->remove();
+    if (s.cgroups)
+        for (const std::string& problem : s.cgroups->remove()) spdlog::warn("cannot remove cgroup {}", problem);
     s.helper_client.reset();
     s.io.reset();
     s.helper.reset();  // reaps the helper

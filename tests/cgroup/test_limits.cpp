@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/xattr.h>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -422,16 +424,16 @@ TEST_CASE("check_limits: cpus and cpuset are bounded by the online CPUs", "[limi
     }
 }
 
-TEST_CASE("check_limits on stand-in v1 (a temp directory): memswap_limit needs swap accounting", "[limits]") {
+TEST_CASE("stand-in v1 layout: memswap_limit needs swap accounting", "[limits]") {
     TempDir tmp("limits");
     const fs::path memory = tmp.make_dir("memory");
-    const Layout layout = Layout::make({}, {}, {{"memory", memory}});
     Resources r;
     r.memory = 64 * MiB;
     r.memory_swap = 128 * MiB;
     FleetSpec fleet = fleet_of({container("web", r)});
 
-    SECTION("without memory.memsw.limit_in_bytes") {
+    SECTION("without it: an error, or with best_effort_limits a warning and no write") {
+        const Layout layout = Layout::make({}, {}, {{"memory", memory}}, false);
         const Failure failure = check_failure(fleet, layout, 2);
         CHECK(failure.pointer == "/containers/web/memswap_limit");
         CHECK_THAT(failure.problem, Contains("swapaccount=1"));
@@ -441,15 +443,25 @@ TEST_CASE("check_limits on stand-in v1 (a temp directory): memswap_limit needs s
         const std::vector<std::string> warnings = check_limits(fleet, layout, 2);
         REQUIRE(warnings.size() == 1);
         CHECK_THAT(warnings[0], Catch::StartsWith("/containers/web/memswap_limit: "));
+        CHECK_FALSE(planned(plan_limits(r, layout), "memory.memsw.limit_in_bytes"));
     }
     SECTION("with it") {
-        tmp.write("memory/memory.memsw.limit_in_bytes", "9223372036854771712\n");
+        const Layout layout = Layout::make({}, {}, {{"memory", memory}}, true);
         CHECK(check_limits(fleet, layout, 2).empty());
     }
-    SECTION("mem_limit alone needs no swap accounting") {
+    SECTION("mem_limit alone needs no swap accounting, and then gets no swap default") {
+        const Layout layout = Layout::make({}, {}, {{"memory", memory}}, false);
         fleet.containers[0].resources.memory_swap.reset();
         CHECK(check_limits(fleet, layout, 2).empty());
+        CHECK_FALSE(planned(plan_limits(fleet.containers[0].resources, layout), "memory.memsw.limit_in_bytes"));
     }
+}
+
+TEST_CASE("plan_limits: the default swap of a huge mem_limit does not overflow", "[limits]") {
+    Resources r;
+    r.memory = INT64_MAX - 1;
+    const Layout v1 = Layout::make({}, {}, {{"memory", "/stand-in/memory"}});
+    CHECK(planned(plan_limits(r, v1), "memory.memsw.limit_in_bytes") == "-1");
 }
 
 // ---- FleetCgroups: pure v2 --------------------------------------------------------
@@ -497,7 +509,7 @@ TEST_CASE("stand-in cgroupfs (a temp directory tree), v2: create writes the limi
     // Never written above the cgroup parent.
     CHECK(text_of(root / "cgroup.subtree_control") == "cpuset cpu io memory pids\n");
 
-    CHECK(cg.remove());
+    CHECK(cg.remove() == 0);
     CHECK_FALSE(present(leaf));
     CHECK(present(root / "rusty/f"));
     fleet.remove();
@@ -668,6 +680,9 @@ TEST_CASE("stand-in cgroupfs (a temp directory tree), v2: leftovers of an earlie
     const fs::path root = make_v2_root(tmp);
     const FleetSpec spec = fleet_of({container("web")});
     tmp.make_dir("v2/rusty/f/web");
+    // The mark a supervisor of fleet "f" under "/rusty" leaves on its directory.
+    const std::string mark = "/rusty/f";
+    REQUIRE(::setxattr((root / "rusty/f").c_str(), "trusted.rusty-supervisor.fleet", mark.data(), mark.size(), 0) == 0);
 
     SECTION("an empty one is replaced") {
         tmp.write("v2/rusty/f/web/cgroup.procs", "");
@@ -685,6 +700,15 @@ TEST_CASE("stand-in cgroupfs (a temp directory tree), v2: leftovers of an earlie
         fleet.lock();
         CHECK_THROWS_WITH(fleet.create(spec.containers[0]),
                           Contains("still holds processes") && Contains((root / "rusty/f/web").string()));
+    }
+    SECTION("a directory without the mark is someone else's: refused, untouched") {
+        REQUIRE(::removexattr((root / "rusty/f").c_str(), "trusted.rusty-supervisor.fleet") == 0);
+        tmp.write("v2/rusty/f/web/cgroup.procs", "");
+        {
+            FleetCgroups fleet(Layout::make(root, v2_controllers(), {}), spec);
+            CHECK_THROWS_WITH(fleet.lock(), Contains("was not made by a supervisor of this fleet"));
+        }
+        CHECK(fs::is_directory(root / "rusty/f/web"));
     }
 }
 
@@ -824,7 +848,7 @@ TEST_CASE("stand-in cgroupfs (a temp directory tree), v1: a cgroup per controlle
         CHECK(cg.memory_events()->version == Version::V1);
         CHECK(cg.memory_events()->dir == memory / "rusty/f/web");
 
-        CHECK(cg.remove());
+        CHECK(cg.remove() == 0);
         for (const fs::path& root : {memory, pids, cpu}) CHECK_FALSE(present(root / "rusty/f/web"));
     }
     SECTION("a cpuset: the cpuset hierarchy too, each new level with its parent's CPUs and nodes") {
@@ -839,7 +863,7 @@ TEST_CASE("stand-in cgroupfs (a temp directory tree), v1: a cgroup per controlle
         CHECK(text_of(cpuset / "rusty/f/cpuset.mems") == "0\n");
         CHECK(text_of(cpuset / "rusty/f/pinned/cpuset.cpus") == "1");
         CHECK(text_of(cpuset / "rusty/f/pinned/cpuset.mems") == "0\n");
-        CHECK(cg.remove());
+        CHECK(cg.remove() == 0);
         CHECK_FALSE(present(cpuset / "rusty/f/pinned"));
     }
     SECTION("no limits: still memory, pids and cpu, for kill, pause and statistics") {
@@ -847,7 +871,7 @@ TEST_CASE("stand-in cgroupfs (a temp directory tree), v1: a cgroup per controlle
         CHECK(cg.join_files().size() == 3);
         CHECK(fs::is_directory(memory / "rusty/f/plain"));
         CHECK(fs::is_empty(memory / "rusty/f/plain"));
-        CHECK(cg.remove());
+        CHECK(cg.remove() == 0);
     }
 
     fleet.remove();
@@ -915,8 +939,8 @@ TEST_CASE("stand-in cgroupfs (a temp directory tree), hybrid: v2 for placement, 
     CHECK_FALSE(present(unified / "rusty/cgroup.subtree_control"));
     CHECK(text_of(unified / "cgroup.subtree_control").empty());
 
-    CHECK(plain.remove());
-    CHECK(cg.remove());
+    CHECK(plain.remove() == 0);
+    CHECK(cg.remove() == 0);
     CHECK_FALSE(present(unified / "rusty/f/capped"));
     CHECK_FALSE(present(memory / "rusty/f/capped"));
     fleet.remove();

@@ -160,6 +160,10 @@ TEST_CASE("usage errors: exit 2 with a message, nothing started", "[cli]") {
          "--stop-timeout"},
         {"stray argument", {"--root", root, "--config", good.string(), "extra"}, "extra"},
         {"check without --config", {"--root", root, "check"}, "--config"},
+        {"relative --cgroup-parent", {"--root", root, "--config", good.string(), "--cgroup-parent", "x"},
+         "--cgroup-parent"},
+        {"--cgroup-parent with ..", {"--root", root, "--config", good.string(), "--cgroup-parent", "/a/.."},
+         "--cgroup-parent"},
         {"unknown subcommand option", {"--root", root, "check", "--config", good.string(), "--bogus"}, "--bogus"},
     };
     for (const Usage& u : cases) {

@@ -1082,3 +1082,23 @@ TEST_CASE("limit errors come before a missing command", "[config]") {
     CHECK(failure_of(with_web(R"("image": "busybox", "mem_limit": "64m", "memswap_limit": "1m")")).pointer ==
           "/containers/web/memswap_limit");
 }
+
+TEST_CASE("a container name is also a cgroup name: interface file names are refused", "[config]") {
+    for (const char* name : {"tasks", "cgroup.procs", "cpu.max", "memory.events"}) {
+        INFO(name);
+        const std::string text = std::string(R"({"containers": {")") + name + R"(": {"image": "busybox", "command": "x"}}})";
+        CHECK_FAILS(text, std::string("/containers/") + name,
+                    std::string("the container name \"") + name + "\" is the name of a cgroup interface file");
+    }
+}
+
+TEST_CASE("parse_cgroup_path is shared by fleet.json and the command line", "[config]") {
+    CHECK(rusty::parse_cgroup_path("/a//b/", "--cgroup-parent") == "/a/b");
+    CHECK(rusty::parse_cgroup_path("/", "--cgroup-parent") == "/");
+    try {
+        rusty::parse_cgroup_path("/.", "--cgroup-parent");
+        FAIL("no error");
+    } catch (const rusty::ConfigError& e) {
+        CHECK(e.pointer() == "--cgroup-parent");
+    }
+}
