@@ -45,7 +45,8 @@ void Printer::on_event(const Event& e) {
     std::string text;
     switch (e.kind) {
         case EventKind::Started:
-            text = e.container + " started (pid " + std::to_string(e.pid) + ")";
+            text = e.container + (e.restarts ? " restarted (pid " : " started (pid ") + std::to_string(e.pid) +
+                   (e.restarts ? ", restart " + std::to_string(e.restarts) + ")" : ")");
             break;
         case EventKind::Exited:
             if (e.signal) text = e.container + " killed by " + sys::signal_name(*e.signal);
@@ -60,6 +61,9 @@ void Printer::on_event(const Event& e) {
             break;
         case EventKind::Resumed:
             text = e.container + " resumed";
+            break;
+        case EventKind::GaveUp:
+            text = e.container + ": gave up restarting (" + e.reason + ")";
             break;
         case EventKind::Oom:
             text = e.container + ": out of memory, the OOM killer killed a process (" + e.reason + ")";

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -38,11 +39,12 @@ constexpr std::size_t max_name_length = 63;
 
 constexpr std::array<std::string_view, 6> top_level_fields = {
     "name", "containers", "services", "$schema", "cgroup_parent", "best_effort_limits"};
-constexpr std::array<std::string_view, 19> container_fields = {
+constexpr std::array<std::string_view, 24> container_fields = {
     "image",     "rootfs",        "command",         "entrypoint", "environment",
     "working_dir", "user",        "hostname",        "network",    "network_mode",
     "read_only", "pid",           "mem_limit",       "memswap_limit", "mem_reservation",
-    "cpus",      "cpu_shares",    "cpuset",          "pids_limit"};
+    "cpus",      "cpu_shares",    "cpuset",          "pids_limit", "restart",
+    "restart_backoff", "stop_signal", "stop_grace_period", "depends_on"};
 
 // Names people reach for from other tools, too far from ours for the edit
 // distance to catch.
@@ -537,6 +539,156 @@ PidMode parse_pid(const Json& value, const std::string& pointer) {
     fail(pointer, "unknown pid mode " + json_quoted(pid) + "; allowed values: \"private\", \"host\"");
 }
 
+// ---- Supervision -------------------------------------------------------------
+
+std::chrono::milliseconds parse_duration_field(const Json& value, const std::string& pointer) {
+    const std::string& text = expect_string(value, pointer);
+    std::optional<std::chrono::nanoseconds> d = parse_duration(text);
+    if (!d)
+        fail(pointer, "invalid duration " + json_quoted(text) + "; expected e.g. \"10s\", \"1m30s\" or \"200ms\"");
+    return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+}
+
+void parse_restart(Restart& restart, const Json& value, const std::string& pointer) {
+    const std::string& text = expect_string(value, pointer);
+    const std::string allowed = "; allowed: \"no\", \"always\", \"unless-stopped\", \"on-failure\", "
+                                "\"on-failure:N\"";
+    if (text == "no") {
+        restart.policy = RestartPolicy::No;
+    } else if (text == "always") {
+        restart.policy = RestartPolicy::Always;
+    } else if (text == "unless-stopped") {
+        restart.policy = RestartPolicy::UnlessStopped;
+    } else if (text == "on-failure") {
+        restart.policy = RestartPolicy::OnFailure;
+    } else if (text.starts_with("on-failure:")) {
+        const std::string count = text.substr(11);
+        unsigned n = 0;
+        bool valid = !count.empty() && count.size() <= 9;
+        for (char c : count) {
+            if (!is_ascii_digit(c)) valid = false;
+            else n = n * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (!valid) fail(pointer, "invalid restart policy " + json_quoted(text) + allowed);
+        restart.policy = RestartPolicy::OnFailure;
+        restart.max_retries = n;
+    } else {
+        fail(pointer, "unknown restart policy " + json_quoted(text) + allowed);
+    }
+}
+
+void parse_restart_backoff(Restart& restart, const Json& value, const std::string& pointer) {
+    if (!value.is_object()) fail(pointer, "expected an object with initial, max and reset_after");
+    constexpr std::array<std::string_view, 3> fields = {"initial", "max", "reset_after"};
+    for (auto it = value.begin(); it != value.end(); ++it) {
+        const std::string field_pointer = child_pointer(pointer, it.key());
+        if (it.key() == "initial") restart.initial = parse_duration_field(it.value(), field_pointer);
+        else if (it.key() == "max") restart.max = parse_duration_field(it.value(), field_pointer);
+        else if (it.key() == "reset_after") restart.reset_after = parse_duration_field(it.value(), field_pointer);
+        else fail(field_pointer, unknown_field(it.key(), fields));
+    }
+    if (restart.initial.count() < 1) fail(pointer + "/initial", "must be at least 1ms");
+    if (restart.max < restart.initial) fail(pointer + "/max", "is below \"initial\"");
+}
+
+int parse_stop_signal(const Json& value, const std::string& pointer) {
+    std::optional<int> sig;
+    if (value.is_number_integer()) {
+        const auto n = value.get<std::int64_t>();
+        if (n >= 1 && n <= 64) sig = static_cast<int>(n);
+    } else if (value.is_string()) {
+        sig = parse_signal(expect_string(value, pointer));
+    } else {
+        fail(pointer, "expected a signal name such as \"SIGTERM\" or a number");
+    }
+    if (!sig) fail(pointer, "unknown signal " + value.dump() + "; expected e.g. \"SIGTERM\", \"SIGINT\" or 15");
+    if (*sig == SIGKILL || *sig == SIGSTOP) fail(pointer, "a stop signal must be one the container can handle");
+    return *sig;
+}
+
+// Compose's two forms: ["db", "cache"] (condition service_started), or
+// {"db": {"condition": "service_completed_successfully"}}.
+std::vector<Dependency> parse_depends_on(const Json& value, const std::string& pointer) {
+    std::vector<Dependency> deps;
+    auto add = [&](const std::string& name, DependencyCondition condition, const std::string& item_pointer) {
+        for (const Dependency& d : deps)
+            if (d.name == name) fail(item_pointer, "duplicate dependency " + json_quoted(name));
+        deps.push_back({name, condition});
+    };
+    if (value.is_array()) {
+        for (std::size_t i = 0; i < value.size(); ++i)
+            add(expect_string(value[i], child_pointer(pointer, i)), DependencyCondition::Started,
+                child_pointer(pointer, i));
+    } else if (value.is_object()) {
+        for (auto it = value.begin(); it != value.end(); ++it) {
+            const std::string item_pointer = child_pointer(pointer, it.key());
+            if (!it.value().is_object()) fail(item_pointer, "expected an object such as {\"condition\": \"service_started\"}");
+            DependencyCondition condition = DependencyCondition::Started;
+            for (auto f = it.value().begin(); f != it.value().end(); ++f) {
+                const std::string field_pointer = child_pointer(item_pointer, f.key());
+                if (f.key() != "condition") {
+                    constexpr std::array<std::string_view, 1> known = {"condition"};
+                    fail(field_pointer, unknown_field(f.key(), known));
+                }
+                const std::string& text = expect_string(f.value(), field_pointer);
+                if (text == "service_started") condition = DependencyCondition::Started;
+                else if (text == "service_completed_successfully") condition = DependencyCondition::CompletedSuccessfully;
+                else if (text == "service_healthy")
+                    fail(field_pointer, "\"service_healthy\" needs health checks, which rusty does not support yet");
+                else
+                    fail(field_pointer, "unknown condition " + json_quoted(text) +
+                                            "; allowed: \"service_started\", \"service_completed_successfully\"");
+            }
+            add(it.key(), condition, item_pointer);
+        }
+    } else {
+        fail(pointer, "expected an array of container names or an object");
+    }
+    return deps;
+}
+
+// Every dependency names another container of the fleet, and none loops.
+void check_dependencies(const std::vector<ContainerSpec>& containers, const std::string& pointer) {
+    std::unordered_map<std::string, const ContainerSpec*> by_name;
+    for (const ContainerSpec& c : containers) by_name.emplace(c.name, &c);
+    for (const ContainerSpec& c : containers) {
+        for (std::size_t i = 0; i < c.depends_on.size(); ++i) {
+            const std::string& dep = c.depends_on[i].name;
+            const std::string dep_pointer = child_pointer(child_pointer(pointer, c.name), "depends_on");
+            if (dep == c.name) fail(dep_pointer, "a container cannot depend on itself");
+            if (!by_name.contains(dep)) {
+                std::vector<std::string_view> names;
+                for (const ContainerSpec& other : containers) names.push_back(other.name);
+                std::string problem = "unknown container " + json_quoted(dep);
+                if (auto near = closest_match(dep, names)) problem += "; did you mean " + json_quoted(*near) + "?";
+                fail(dep_pointer, problem);
+            }
+        }
+    }
+    // Depth-first search; a back edge is a cycle, reported as its path.
+    enum class Mark { None, Active, Done };
+    std::unordered_map<std::string, Mark> marks;
+    std::vector<std::string> path;
+    std::function<void(const ContainerSpec&)> visit = [&](const ContainerSpec& c) {
+        marks[c.name] = Mark::Active;
+        path.push_back(c.name);
+        for (const Dependency& d : c.depends_on) {
+            if (marks[d.name] == Mark::Active) {
+                std::string cycle;
+                auto from = std::find(path.begin(), path.end(), d.name);
+                for (auto it = from; it != path.end(); ++it) cycle += *it + " -> ";
+                fail(child_pointer(child_pointer(pointer, c.name), "depends_on"),
+                     "dependency cycle: " + cycle + d.name);
+            }
+            if (marks[d.name] == Mark::None) visit(*by_name.at(d.name));
+        }
+        path.pop_back();
+        marks[c.name] = Mark::Done;
+    };
+    for (const ContainerSpec& c : containers)
+        if (marks[c.name] == Mark::None) visit(c);
+}
+
 // ---- Resource limits -------------------------------------------------------
 
 // The smallest memory limit a container can start under, as Docker has it.
@@ -668,6 +820,16 @@ ContainerSpec parse_container(const std::string& name, const Json& value,
             spec.read_only = expect_bool(field, field_pointer);
         else if (key == "pid")
             spec.pid = parse_pid(field, field_pointer);
+        else if (key == "restart")
+            parse_restart(spec.restart, field, field_pointer);
+        else if (key == "restart_backoff")
+            parse_restart_backoff(spec.restart, field, field_pointer);
+        else if (key == "stop_signal")
+            spec.stop_signal = parse_stop_signal(field, field_pointer);
+        else if (key == "stop_grace_period")
+            spec.stop_grace_period = parse_duration_field(field, field_pointer);
+        else if (key == "depends_on")
+            spec.depends_on = parse_depends_on(field, field_pointer);
         else if (is_resource_field(key))
             parse_resource(spec.resources, key, field, field_pointer);
         else if (key == "deploy")
@@ -705,6 +867,7 @@ std::vector<ContainerSpec> parse_containers(const Json& value, const std::string
         check_container_name(it.key(), container_pointer);
         containers.push_back(parse_container(it.key(), it.value(), container_pointer, base_dir));
     }
+    check_dependencies(containers, pointer);
     return containers;
 }
 

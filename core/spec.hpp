@@ -3,6 +3,8 @@
 // lifecycle code consumes it.
 #pragma once
 
+#include <csignal>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -38,6 +40,30 @@ struct Resources {
     }
 };
 
+// Compose's restart policies. "unless-stopped" behaves as "always" within
+// one supervisor's life (there is no daemon restart to survive).
+enum class RestartPolicy { No, OnFailure, Always, UnlessStopped };
+
+struct Restart {
+    RestartPolicy policy = RestartPolicy::No;
+    std::optional<unsigned> max_retries;  // on-failure:N; none: no limit
+    // Delay before each restart: `initial`, doubling up to `max`; back to
+    // `initial` once a run lasted `reset_after`.
+    std::chrono::milliseconds initial{100};
+    std::chrono::milliseconds max{10'000};
+    std::chrono::milliseconds reset_after{10'000};
+};
+
+enum class DependencyCondition {
+    Started,                // service_started: the dependency was exec'd
+    CompletedSuccessfully,  // service_completed_successfully: it exited 0
+};
+
+struct Dependency {
+    std::string name;
+    DependencyCondition condition = DependencyCondition::Started;
+};
+
 struct ContainerSpec {
     std::string name;
 
@@ -67,6 +93,13 @@ struct ContainerSpec {
     bool read_only = false;  // root filesystem mounted read-only
     PidMode pid = PidMode::Private;
     Resources resources;
+
+    Restart restart;
+    int stop_signal = SIGTERM;
+    // Time from the stop signal to SIGKILL; none: the fleet's default.
+    std::optional<std::chrono::milliseconds> stop_grace_period;
+    // Started only once these are (conditions); stopped before them.
+    std::vector<Dependency> depends_on;
 };
 
 struct FleetSpec {

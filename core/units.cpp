@@ -1,5 +1,8 @@
 #include "core/units.hpp"
 
+#include <signal.h>
+#include <string.h>
+
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -72,6 +75,71 @@ std::optional<unsigned> parse_cpu_list(std::string_view text) {
         if (i == text.size()) return highest;
         if (text[i++] != ',') return std::nullopt;
     }
+}
+
+std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
+    using namespace std::chrono;
+    constexpr long double year_ns = 365.0L * 24 * 3600 * 1e9L;
+    struct Unit {
+        std::string_view name;
+        long double ns;
+    };
+    // Longest names first, so that "ms" is not read as "m".
+    constexpr Unit units[] = {{"ns", 1},     {"us", 1e3L},         {"\u00b5s", 1e3L}, {"ms", 1e6L},
+                              {"s", 1e9L},   {"m", 60e9L},         {"h", 3600e9L}};
+    if (text.empty()) return std::nullopt;
+    long double total = 0;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        long double value = 0;
+        bool digits = false;
+        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+            value = value * 10 + (text[i++] - '0');
+            digits = true;
+        }
+        if (i < text.size() && text[i] == '.') {
+            ++i;
+            long double scale = 0.1L;
+            while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+                value += (text[i++] - '0') * scale;
+                scale /= 10;
+                digits = true;
+            }
+        }
+        if (!digits) return std::nullopt;
+        const Unit* unit = nullptr;
+        for (const Unit& u : units) {
+            if (text.substr(i).starts_with(u.name) &&
+                !(u.name == "m" && text.substr(i).starts_with("ms")))
+                if (!unit) unit = &u;
+        }
+        if (!unit) return std::nullopt;
+        i += unit->name.size();
+        total += value * unit->ns;
+        if (total > year_ns) return std::nullopt;
+    }
+    return nanoseconds(static_cast<std::int64_t>(total));
+}
+
+std::optional<int> parse_signal(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    if (std::isdigit(static_cast<unsigned char>(text[0]))) {
+        int n = 0;
+        for (char c : text) {
+            if (!std::isdigit(static_cast<unsigned char>(c)) || n > 64) return std::nullopt;
+            n = n * 10 + (c - '0');
+        }
+        if (n < 1 || n > 64) return std::nullopt;
+        return n;
+    }
+    std::string name;
+    for (char c : text) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (name.starts_with("SIG")) name.erase(0, 3);
+    for (int sig = 1; sig < 32; ++sig) {
+        const char* abbrev = sigabbrev_np(sig);
+        if (abbrev && name == abbrev) return sig;
+    }
+    return std::nullopt;
 }
 
 }  // namespace rusty

@@ -1,6 +1,7 @@
 // Quantities as people write them in Compose files.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -16,5 +17,14 @@ std::optional<std::int64_t> parse_size(std::string_view text);
 // "0-3,6,8-9" as in cpuset.cpus: comma-separated CPU numbers and ascending
 // ranges. The highest CPU named, or nullopt if malformed.
 std::optional<unsigned> parse_cpu_list(std::string_view text);
+
+// A duration as Compose (Go's time.ParseDuration) writes it: one or more
+// numbers, each with a unit ns, us, µs, ms, s, m or h: "1m30s", "200ms",
+// "1.5h", "0s". No sign. nullopt if malformed or over a year.
+std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
+
+// A signal as Docker takes it: "SIGTERM", "TERM" (any case) or a number
+// from 1 to 64. nullopt if unknown.
+std::optional<int> parse_signal(std::string_view text);
 
 }  // namespace rusty

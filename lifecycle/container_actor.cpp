@@ -51,11 +51,26 @@ ContainerActor::ContainerActor(asio::any_io_executor ex, HelperClient& helper, F
       spec_(std::move(spec)),
       image_rootfs_(std::move(image_rootfs)),
       paths_(std::move(paths)),
-      kill_timer_(ex) {}
+      kill_timer_(ex),
+      restart_timer_(ex),
+      wakeup_(ex) {}
 
 bool ContainerActor::succeeded() const {
     if (state_ == State::NotStarted) return true;
     return state_ == State::Exited && exit_ && exit_->signal == 0 && exit_->exit_code == 0;
+}
+
+// Per-run state back to a fresh start.
+void ContainerActor::reset_run() {
+    pid_ = 0;
+    watch_.reset();
+    exit_.reset();
+    failure_.clear();
+    cgroup_empty_ = false;
+    frozen_ = false;
+    oom_kills_reported_ = 0;
+    exit_reason_.clear();
+    run_ended_.reset();
 }
 
 void ContainerActor::emit(EventKind kind, std::string error, std::string reason) {
@@ -70,6 +85,7 @@ void ContainerActor::emit(EventKind kind, std::string error, std::string reason)
     }
     e.error = std::move(error);
     e.reason = std::move(reason);
+    e.restarts = restarts_;
     observer_.on_event(e);
 }
 
@@ -105,11 +121,104 @@ void ContainerActor::prepare_rootfs() {
     if (ec) throw Error("create \"" + paths_.dir.string() + "\": " + ec.message());
 }
 
+// The container's whole life: wait for its dependencies, then run it,
+// restarting it as its policy says, with a growing delay between runs.
 reactor::Task<void> ContainerActor::run() {
+    std::string unmet = co_await wait_for_dependencies();
+    if (!unmet.empty()) {
+        state_ = State::Failed;
+        failure_ = unmet;
+        write_state();
+        emit(EventKind::Failed, failure_);
+    }
+    std::chrono::milliseconds delay = spec_.restart.initial;
+    while (unmet.empty()) {
+        const auto began = std::chrono::steady_clock::now();
+        co_await run_once();
+        if (stop_requested_ || !restart_wanted()) break;
+        const std::optional<unsigned>& max = spec_.restart.max_retries;
+        if (spec_.restart.policy == RestartPolicy::OnFailure && max && *max > 0 && restarts_ >= *max) {
+            emit(EventKind::GaveUp, {}, "restarted " + std::to_string(restarts_) + " times");
+            break;
+        }
+        // A run that lasted a while was not part of a crash loop.
+        if (std::chrono::steady_clock::now() - began >= spec_.restart.reset_after) delay = spec_.restart.initial;
+        restart_timer_.expires_after(delay);
+        co_await restart_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (stop_requested_) break;
+        delay = std::min(delay * 2, spec_.restart.max);
+        ++restarts_;
+    }
+    ended_ = true;
+    notify_neighbours();
+}
+
+bool ContainerActor::restart_wanted() const {
+    switch (spec_.restart.policy) {
+        case RestartPolicy::No: return false;
+        case RestartPolicy::Always:
+        case RestartPolicy::UnlessStopped: return true;
+        case RestartPolicy::OnFailure: return !succeeded();
+    }
+    return false;
+}
+
+void ContainerActor::add_dependency(ContainerActor& dependency, DependencyCondition condition) {
+    dependencies_.push_back({&dependency, condition});
+    dependency.dependents_.push_back(this);
+}
+
+// Wakes whoever may wait on this container: its dependents (waiting for it
+// to start or complete) and its dependencies (waiting, to stop, for it to end).
+void ContainerActor::notify_neighbours() {
+    for (ContainerActor* d : dependents_) d->wakeup_.cancel();
+    for (auto& [d, condition] : dependencies_) d->wakeup_.cancel();
+}
+
+// "" once every dependency's condition holds; why not, if one never can.
+reactor::Task<std::string> ContainerActor::wait_for_dependencies() {
+    for (;;) {
+        if (stop_requested_) co_return std::string();
+        bool waiting = false;
+        for (const auto& [dep, condition] : dependencies_) {
+            const std::string quoted = "dependency \"" + dep->spec().name + "\"";
+            if (condition == DependencyCondition::Started) {
+                if (dep->started_once_) continue;
+                if (dep->ended_) co_return quoted + " never started";
+            } else {
+                if (dep->ended_ && dep->succeeded()) continue;
+                if (dep->ended_) co_return quoted + " did not complete successfully";
+            }
+            waiting = true;
+        }
+        if (!waiting) co_return std::string();
+        wakeup_.expires_at(asio::steady_timer::time_point::max());
+        co_await wakeup_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+// Stops this container once every container depending on it has ended:
+// the reverse of the start order.
+reactor::Task<void> ContainerActor::stop_in_order(std::chrono::milliseconds default_grace) {
+    stop_requested_ = true;  // no new run, no restart from here on
+    restart_timer_.cancel();
+    wakeup_.cancel();
+    for (;;) {
+        bool waiting = false;
+        for (ContainerActor* d : dependents_) waiting = waiting || !d->ended_;
+        if (!waiting) break;
+        wakeup_.expires_at(asio::steady_timer::time_point::max());
+        co_await wakeup_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    stop(spec_.stop_signal, spec_.stop_grace_period.value_or(default_grace));
+}
+
+reactor::Task<void> ContainerActor::run_once() {
     if (stop_requested_) {
         state_ = State::NotStarted;
         co_return;
     }
+    reset_run();
     state_ = State::Starting;
     try {
         prepare_rootfs();
@@ -217,6 +326,10 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out
     state_ = State::Running;
     write_state();
     emit(EventKind::Started);
+    if (!started_once_) {
+        started_once_ = true;
+        notify_neighbours();
+    }
     if (stop_requested_) stop(stop_signal_, stop_grace_);
     auto run_ended = run_ended_ = std::make_shared<bool>(false);
     if (cgroup_) {
@@ -408,6 +521,8 @@ std::optional<cgroup::Stats> ContainerActor::stats() const {
 
 void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
     stop_requested_ = true;
+    restart_timer_.cancel();
+    wakeup_.cancel();
     stop_signal_ = signal;
     stop_grace_ = grace;
     // Not spawned yet: run() sees the flag. Spawned but not exec'd: the
@@ -437,6 +552,8 @@ void ContainerActor::arm_kill_timer() {
 
 void ContainerActor::kill() {
     stop_requested_ = true;
+    restart_timer_.cancel();
+    wakeup_.cancel();
     stop_grace_ = std::chrono::milliseconds(0);
     if (!has_live_processes()) return;
     if (cgroup_) {

@@ -43,9 +43,18 @@ public:
                    cgroup::FleetCgroups* cgroups, ContainerSpec spec, std::filesystem::path image_rootfs,
                    ContainerPaths paths);
 
-    // Runs the container once, to its end. Never throws: every failure
-    // becomes a Failed event.
+    // Runs the container to its end: waits for its dependencies, runs it,
+    // and restarts it as its restart policy says. Never throws: every
+    // failure becomes a Failed event.
     reactor::Task<void> run();
+
+    // Called by the fleet before run(): this container starts only once
+    // `dependency` meets `condition`, and is stopped before it.
+    void add_dependency(ContainerActor& dependency, DependencyCondition condition);
+    // The fleet's stop: no more runs or restarts; once every container that
+    // depends on this one has ended, its stop signal, then SIGKILL after its
+    // grace period (spec.stop_grace_period, else `default_grace`).
+    reactor::Task<void> stop_in_order(std::chrono::milliseconds default_grace);
 
     // Asks the container to stop: `signal` now (to its init, or to every
     // process once the init is gone), then after `grace` SIGKILL to every
@@ -78,6 +87,11 @@ public:
     bool succeeded() const;
 
 private:
+    reactor::Task<void> run_once();
+    reactor::Task<std::string> wait_for_dependencies();
+    bool restart_wanted() const;
+    void notify_neighbours();
+    void reset_run();
     reactor::Task<void> supervise(UniqueFd setup_error, UniqueFd out, UniqueFd err);
     reactor::Task<void> wait_for_exit();
     reactor::Task<void> wait_until_empty();
@@ -122,6 +136,15 @@ private:
     int stop_signal_ = SIGTERM;
     std::chrono::milliseconds stop_grace_{0};
     boost::asio::steady_timer kill_timer_;
+
+    // Across runs.
+    unsigned restarts_ = 0;
+    bool started_once_ = false;  // exec'd at least once
+    bool ended_ = false;         // run() is over: no run or restart will follow
+    boost::asio::steady_timer restart_timer_;  // the delay before a restart; cancelled by a stop
+    boost::asio::steady_timer wakeup_;  // cancelled when a dependency or dependent changes, or on stop
+    std::vector<std::pair<ContainerActor*, DependencyCondition>> dependencies_;
+    std::vector<ContainerActor*> dependents_;
 };
 
 }  // namespace rusty::lifecycle

@@ -13,6 +13,7 @@ std::string_view to_string(EventKind kind) {
         case EventKind::Paused: return "paused";
         case EventKind::Resumed: return "resumed";
         case EventKind::Oom: return "oom";
+        case EventKind::GaveUp: return "gave_up";
     }
     return "unknown";
 }
@@ -30,6 +31,7 @@ nlohmann::json to_json(const Event& e) {
     }
     if (!e.error.empty()) j["error"] = e.error;
     if (!e.reason.empty()) j["reason"] = e.reason;
+    j["restarts"] = e.restarts;
     return j;
 }
 

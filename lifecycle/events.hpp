@@ -20,6 +20,7 @@ enum class EventKind {
     Paused,   // its cgroup is frozen, as the kernel reports it
     Resumed,  // its cgroup is thawed
     Oom,      // the OOM killer killed a process in it (reason says how many so far)
+    GaveUp,   // its restart policy's maximum was reached: no more restarts
 };
 std::string_view to_string(EventKind kind);
 
@@ -32,6 +33,7 @@ struct Event {
     std::optional<int> signal;      // Exited by a signal
     std::string error;              // Failed: what went wrong
     std::string reason;             // Exited: "OOMKilled" or empty; Oom: the count
+    unsigned restarts = 0;          // how often it was restarted before this event
 };
 
 // {"ts":"…Z","container":"web","event":"exited","pid":12,"exit_code":0,"signal":null}

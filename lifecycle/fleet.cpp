@@ -207,8 +207,10 @@ void Fleet::Impl::on_actor_done() {
     if (signals) signals->cancel();
 }
 
+// Each container is stopped once the containers depending on it have ended.
 void Fleet::Impl::stop_all() {
-    for (auto it = actors.rbegin(); it != actors.rend(); ++it) (*it)->stop(SIGTERM, options.stop_grace);
+    for (auto it = actors.rbegin(); it != actors.rend(); ++it)
+        asio::co_spawn(io->get_executor(), (*it)->stop_in_order(options.stop_grace), asio::detached);
 }
 
 void Fleet::Impl::kill_all() {
@@ -274,6 +276,10 @@ Fleet::Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer)
                 impl_->io->get_executor(), *impl_->helper_client, observer,
                 impl_->cgroups ? &*impl_->cgroups : nullptr, c, impl_->image_rootfs[i],
                 ContainerPaths(impl_->container_dir(c.name))));
+        }
+        for (std::size_t i = 0; i < impl_->spec.containers.size(); ++i) {
+            for (const Dependency& d : impl_->spec.containers[i].depends_on)
+                impl_->actors[i]->add_dependency(impl_->actor(d.name), d.condition);
         }
     } catch (...) {
         // ~Fleet will not run: leave no lock file or state of ours behind
