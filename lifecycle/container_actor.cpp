@@ -106,12 +106,14 @@ void ContainerActor::write_state() {
     }
 }
 
-// A fresh, empty layer for each start: upper and work for overlayfs, and the
+// A fresh, empty layer for a container's first run: upper and work for overlayfs, and the
 // mount point, which is only ever mounted inside the container's own mount
 // namespace and so never appears in the host's mount table.
+//
+// A restart keeps the layer, as `docker restart` keeps a container's files.
 void ContainerActor::prepare_rootfs() {
     std::error_code ec;
-    fs::remove_all(paths_.dir, ec);
+    if (restarts_ == 0) fs::remove_all(paths_.dir, ec);
     if (ec) throw Error("remove stale \"" + paths_.dir.string() + "\": " + ec.message());
     fs::create_directories(paths_.rootfs, ec);
     if (!ec && !spec_.image.empty() && !spec_.read_only) {
