@@ -580,6 +580,10 @@ void parse_restart(Restart& restart, const Json& value, const std::string& point
 void parse_restart_backoff(Restart& restart, const Json& value, const std::string& pointer) {
     if (!value.is_object()) fail(pointer, "expected an object with initial, max and reset_after");
     constexpr std::array<std::string_view, 3> fields = {"initial", "max", "reset_after"};
+    if (!value.contains("max")) {
+        // The default max (10 s) must not refuse a larger initial it never saw.
+        if (value.contains("initial")) restart.max = std::max(restart.max, parse_duration_field(value["initial"], pointer + "/initial"));
+    }
     for (auto it = value.begin(); it != value.end(); ++it) {
         const std::string field_pointer = child_pointer(pointer, it.key());
         if (it.key() == "initial") restart.initial = parse_duration_field(it.value(), field_pointer);
@@ -608,9 +612,17 @@ int parse_stop_signal(const Json& value, const std::string& pointer) {
 
 // Compose's two forms: ["db", "cache"] (condition service_started), or
 // {"db": {"condition": "service_completed_successfully"}}.
-std::vector<Dependency> parse_depends_on(const Json& value, const std::string& pointer) {
+// `self` is the container's name, `names` every container's, in file order.
+std::vector<Dependency> parse_depends_on(const Json& value, const std::string& pointer, const std::string& self,
+                                         std::span<const std::string_view> names) {
     std::vector<Dependency> deps;
     auto add = [&](const std::string& name, DependencyCondition condition, const std::string& item_pointer) {
+        if (name == self) fail(item_pointer, "a container cannot depend on itself");
+        if (std::find(names.begin(), names.end(), name) == names.end()) {
+            std::string problem = "unknown container " + json_quoted(name);
+            if (auto near = closest_match(name, names)) problem += "; did you mean " + json_quoted(*near) + "?";
+            fail(item_pointer, problem);
+        }
         for (const Dependency& d : deps)
             if (d.name == name) fail(item_pointer, "duplicate dependency " + json_quoted(name));
         deps.push_back({name, condition});
@@ -647,24 +659,10 @@ std::vector<Dependency> parse_depends_on(const Json& value, const std::string& p
     return deps;
 }
 
-// Every dependency names another container of the fleet, and none loops.
+// No dependency loops (parse_depends_on checked the names).
 void check_dependencies(const std::vector<ContainerSpec>& containers, const std::string& pointer) {
     std::unordered_map<std::string, const ContainerSpec*> by_name;
     for (const ContainerSpec& c : containers) by_name.emplace(c.name, &c);
-    for (const ContainerSpec& c : containers) {
-        for (std::size_t i = 0; i < c.depends_on.size(); ++i) {
-            const std::string& dep = c.depends_on[i].name;
-            const std::string dep_pointer = child_pointer(child_pointer(pointer, c.name), "depends_on");
-            if (dep == c.name) fail(dep_pointer, "a container cannot depend on itself");
-            if (!by_name.contains(dep)) {
-                std::vector<std::string_view> names;
-                for (const ContainerSpec& other : containers) names.push_back(other.name);
-                std::string problem = "unknown container " + json_quoted(dep);
-                if (auto near = closest_match(dep, names)) problem += "; did you mean " + json_quoted(*near) + "?";
-                fail(dep_pointer, problem);
-            }
-        }
-    }
     // Depth-first search; a back edge is a cycle, reported as its path.
     enum class Mark { None, Active, Done };
     std::unordered_map<std::string, Mark> marks;
@@ -773,8 +771,8 @@ bool is_resource_field(std::string_view key) {
            key == "cpu_shares" || key == "cpuset" || key == "pids_limit";
 }
 
-ContainerSpec parse_container(const std::string& name, const Json& value,
-                              const std::string& pointer, const fs::path& base_dir) {
+ContainerSpec parse_container(const std::string& name, const Json& value, const std::string& pointer,
+                              const fs::path& base_dir, std::span<const std::string_view> names) {
     if (!value.is_object()) fail(pointer, "expected an object");
     // Conflicting pairs first: "both given" says more than whatever is wrong
     // with either value.
@@ -829,7 +827,7 @@ ContainerSpec parse_container(const std::string& name, const Json& value,
         else if (key == "stop_grace_period")
             spec.stop_grace_period = parse_duration_field(field, field_pointer);
         else if (key == "depends_on")
-            spec.depends_on = parse_depends_on(field, field_pointer);
+            spec.depends_on = parse_depends_on(field, field_pointer, name, names);
         else if (is_resource_field(key))
             parse_resource(spec.resources, key, field, field_pointer);
         else if (key == "deploy")
@@ -861,11 +859,13 @@ std::vector<ContainerSpec> parse_containers(const Json& value, const std::string
                                             const fs::path& base_dir) {
     if (!value.is_object()) fail(pointer, "expected an object");
     if (value.empty()) fail(pointer, "no containers");
+    std::vector<std::string_view> names;  // for depends_on, which may name a later container
+    for (auto it = value.begin(); it != value.end(); ++it) names.push_back(it.key());
     std::vector<ContainerSpec> containers;
     for (auto it = value.begin(); it != value.end(); ++it) {
         const std::string container_pointer = child_pointer(pointer, it.key());
         check_container_name(it.key(), container_pointer);
-        containers.push_back(parse_container(it.key(), it.value(), container_pointer, base_dir));
+        containers.push_back(parse_container(it.key(), it.value(), container_pointer, base_dir, names));
     }
     check_dependencies(containers, pointer);
     return containers;

@@ -118,7 +118,8 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
         total += value * unit->ns;
         if (total > year_ns) return std::nullopt;
     }
-    return nanoseconds(static_cast<std::int64_t>(total));
+    // Rounded, not truncated: "0.001s" sums to 999999.99… ns in binary.
+    return nanoseconds(std::llround(total));
 }
 
 std::optional<int> parse_signal(std::string_view text) {

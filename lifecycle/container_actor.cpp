@@ -332,7 +332,10 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out
         started_once_ = true;
         notify_neighbours();
     }
-    if (stop_requested_) stop(stop_signal_, stop_grace_);
+    // A stop signal sent while the init was still in setup meant nothing to
+    // it: send it again. (stop_in_order() marks a stop requested long before
+    // it signals, once the dependents have ended: nothing to repeat then.)
+    if (stop_sent_) stop(stop_signal_, stop_grace_);
     auto run_ended = run_ended_ = std::make_shared<bool>(false);
     if (cgroup_) {
         try {
@@ -525,6 +528,7 @@ void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
     stop_requested_ = true;
     restart_timer_.cancel();
     wakeup_.cancel();
+    stop_sent_ = true;
     stop_signal_ = signal;
     stop_grace_ = grace;
     // Not spawned yet: run() sees the flag. Spawned but not exec'd: the
@@ -556,6 +560,7 @@ void ContainerActor::kill() {
     stop_requested_ = true;
     restart_timer_.cancel();
     wakeup_.cancel();
+    stop_sent_ = true;
     stop_grace_ = std::chrono::milliseconds(0);
     if (!has_live_processes()) return;
     if (cgroup_) {

@@ -133,6 +133,7 @@ private:
     std::string exit_reason_;
     std::string failure_;
     bool stop_requested_ = false;
+    bool stop_sent_ = false;  // stop() or kill() was called (not just a stop requested)
     int stop_signal_ = SIGTERM;
     std::chrono::milliseconds stop_grace_{0};
     boost::asio::steady_timer kill_timer_;
