@@ -39,12 +39,12 @@ constexpr std::size_t max_name_length = 63;
 
 constexpr std::array<std::string_view, 6> top_level_fields = {
     "name", "containers", "services", "$schema", "cgroup_parent", "best_effort_limits"};
-constexpr std::array<std::string_view, 24> container_fields = {
+constexpr std::array<std::string_view, 25> container_fields = {
     "image",     "rootfs",        "command",         "entrypoint", "environment",
     "working_dir", "user",        "hostname",        "network",    "network_mode",
     "read_only", "pid",           "mem_limit",       "memswap_limit", "mem_reservation",
     "cpus",      "cpu_shares",    "cpuset",          "pids_limit", "restart",
-    "restart_backoff", "stop_signal", "stop_grace_period", "depends_on"};
+    "restart_backoff", "stop_signal", "stop_grace_period", "depends_on", "replicas"};
 
 // Names people reach for from other tools, too far from ours for the edit
 // distance to catch.
@@ -771,8 +771,27 @@ bool is_resource_field(std::string_view key) {
            key == "cpu_shares" || key == "cpuset" || key == "pids_limit";
 }
 
+std::string default_hostname(const std::string& name) {
+    std::string hostname = name;
+    for (char& c : hostname) {
+        if (c == '_') c = '-';  // the only container-name character a hostname lacks
+    }
+    return hostname;
+}
+
+unsigned parse_replicas(const Json& value, const std::string& pointer) {
+    constexpr unsigned max_replicas = 1000;
+    if (!value.is_number_integer()) fail(pointer, "expected an integer");
+    if (value.is_number_unsigned() && value.get<std::uint64_t>() >= 1 && value.get<std::uint64_t>() <= max_replicas)
+        return value.get<unsigned>();
+    fail(pointer, "must be from 1 to " + std::to_string(max_replicas));
+}
+
+// `replicas` is returned apart: the caller turns one entry into that many
+// containers.
 ContainerSpec parse_container(const std::string& name, const Json& value, const std::string& pointer,
-                              const fs::path& base_dir, std::span<const std::string_view> names) {
+                              const fs::path& base_dir, std::span<const std::string_view> names,
+                              unsigned& replicas) {
     if (!value.is_object()) fail(pointer, "expected an object");
     // Conflicting pairs first: "both given" says more than whatever is wrong
     // with either value.
@@ -784,10 +803,8 @@ ContainerSpec parse_container(const std::string& name, const Json& value, const 
 
     ContainerSpec spec;
     spec.name = name;
-    spec.hostname = name;
-    for (char& c : spec.hostname) {
-        if (c == '_') c = '-';  // the only container-name character a hostname lacks
-    }
+    spec.hostname = default_hostname(name);
+    replicas = 1;
     std::optional<std::vector<std::string>> entrypoint;
     std::optional<std::vector<std::string>> command;
 
@@ -828,6 +845,8 @@ ContainerSpec parse_container(const std::string& name, const Json& value, const 
             spec.stop_grace_period = parse_duration_field(field, field_pointer);
         else if (key == "depends_on")
             spec.depends_on = parse_depends_on(field, field_pointer, name, names);
+        else if (key == "replicas")
+            replicas = parse_replicas(field, field_pointer);
         else if (is_resource_field(key))
             parse_resource(spec.resources, key, field, field_pointer);
         else if (key == "deploy")
@@ -862,10 +881,42 @@ std::vector<ContainerSpec> parse_containers(const Json& value, const std::string
     std::vector<std::string_view> names;  // for depends_on, which may name a later container
     for (auto it = value.begin(); it != value.end(); ++it) names.push_back(it.key());
     std::vector<ContainerSpec> containers;
+    // An entry with replicas: N becomes name-1 … name-N; a dependency on it
+    // is one on each of them.
+    std::unordered_map<std::string, std::vector<std::string>> replica_names;
     for (auto it = value.begin(); it != value.end(); ++it) {
         const std::string container_pointer = child_pointer(pointer, it.key());
         check_container_name(it.key(), container_pointer);
-        containers.push_back(parse_container(it.key(), it.value(), container_pointer, base_dir, names));
+        unsigned replicas = 1;
+        ContainerSpec spec = parse_container(it.key(), it.value(), container_pointer, base_dir, names, replicas);
+        if (!it.value().contains("replicas")) {
+            containers.push_back(std::move(spec));
+            continue;
+        }
+        const bool own_hostname = it.value().contains("hostname");
+        for (unsigned i = 1; i <= replicas; ++i) {
+            ContainerSpec replica = spec;
+            replica.name = it.key() + "-" + std::to_string(i);
+            if (replica.name.size() > max_name_length || value.contains(replica.name))
+                fail(container_pointer + "/replicas",
+                     "the replica name " + json_quoted(replica.name) +
+                         (value.contains(replica.name) ? " is another container's" : " is too long"));
+            if (!own_hostname) replica.hostname = default_hostname(replica.name);
+            replica_names[it.key()].push_back(replica.name);
+            containers.push_back(std::move(replica));
+        }
+    }
+    for (ContainerSpec& c : containers) {
+        std::vector<Dependency> deps;
+        for (const Dependency& d : c.depends_on) {
+            auto replicated = replica_names.find(d.name);
+            if (replicated == replica_names.end()) {
+                deps.push_back(d);
+                continue;
+            }
+            for (const std::string& name : replicated->second) deps.push_back({name, d.condition});
+        }
+        c.depends_on = std::move(deps);
     }
     check_dependencies(containers, pointer);
     return containers;

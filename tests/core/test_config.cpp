@@ -806,8 +806,8 @@ TEST_CASE("the JSON schema names exactly the fields the parser knows", "[config]
         CHECK_THAT(failure_of(web_plus(R"(")" + key + R"(_x": 12)")).problem,
                    Catch::StartsWith("unknown field"));
     }
-    // The parser accepts 24 container fields; the schema must list them all.
-    CHECK(container_fields.size() == 24);
+    // The parser accepts 25 container fields; the schema must list them all.
+    CHECK(container_fields.size() == 25);
 }
 
 // ---- resource limits -------------------------------------------------------------
@@ -1101,4 +1101,30 @@ TEST_CASE("parse_cgroup_path is shared by fleet.json and the command line", "[co
     } catch (const rusty::ConfigError& e) {
         CHECK(e.pointer() == "--cgroup-parent");
     }
+}
+
+TEST_CASE("replicas: N containers name-1 … name-N, and a dependency on them all", "[config]") {
+    const FleetSpec fleet = parse(R"({"containers": {
+        "web": {"image": "busybox", "command": "x", "replicas": 3, "pids_limit": 5},
+        "lb": {"image": "busybox", "command": "x", "depends_on": ["web"]},
+        "named": {"image": "busybox", "command": "x", "replicas": 2, "hostname": "same"}}})");
+    REQUIRE(fleet.containers.size() == 6);
+    CHECK(fleet.containers[0].name == "web-1");
+    CHECK(fleet.containers[2].name == "web-3");
+    CHECK(fleet.containers[2].hostname == "web-3");
+    CHECK(fleet.containers[2].resources.pids == std::optional<std::int64_t>(5));
+    const rusty::ContainerSpec& lb = fleet.containers[3];
+    REQUIRE(lb.depends_on.size() == 3);
+    CHECK(lb.depends_on[0].name == "web-1");
+    CHECK(lb.depends_on[2].name == "web-3");
+    CHECK(fleet.containers[4].hostname == "same");
+    CHECK(fleet.containers[5].hostname == "same");
+}
+
+TEST_CASE("replicas errors", "[config]") {
+    CHECK_FAILS(web_plus(R"("replicas": 0)"), "/containers/web/replicas", "must be from 1 to 1000");
+    CHECK_FAILS(web_plus(R"("replicas": "2")"), "/containers/web/replicas", "expected an integer");
+    CHECK_FAILS(R"({"containers": {"web": {"image": "busybox", "command": "x", "replicas": 2},
+                                   "web-2": {"image": "busybox", "command": "x"}}})",
+                "/containers/web/replicas", "the replica name \"web-2\" is another container's");
 }

@@ -488,6 +488,26 @@ TEST_CASE("service_completed_successfully: when migrate fails, app never starts 
     CHECK(rec.out("app2").empty());
 }
 
+TEST_CASE("replicas: web-1 … web-3 each run, with their own hostname, and lb starts after all of them",
+          "[supervision]") {
+    TempDir root;
+    Recorder rec;
+    Timeline timeline;
+    timeline.attach(rec);
+    Json containers;
+    containers["web"] = sh_with("hostname", {{"replicas", 3}});
+    containers["lb"] = sh_with("echo lb-ran", {{"depends_on", Json::array({"web"})}});
+    RunResult r = run_fleet(fleet_json("replicas", containers), root.path(), rec);
+    INFO(rec.dump() << timeline.dump());
+    CHECK(r.result.all_succeeded);
+    for (const char* name : {"web-1", "web-2", "web-3"}) {
+        CHECK(rec.out(name) == std::vector<std::string>{name});
+        CHECK(timeline.first(std::string(name) + " started") < timeline.first("lb started"));
+    }
+    CHECK(rec.out("lb") == std::vector<std::string>{"lb-ran"});
+    CHECK(rec.events_of("web").empty());
+}
+
 TEST_CASE("service_started: app starts after db has started, without waiting for its end", "[supervision]") {
     TempDir root;
     Recorder rec;
