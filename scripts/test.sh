@@ -13,6 +13,7 @@ echo "--- benchmarks, quick mode (figures come from full runs, not from here)"
 "$BUILD_DIR"/rusty-bench-floor --quick --cgroup procs --idle-ms 20
 "$BUILD_DIR"/rusty-bench-start --quick
 "$BUILD_DIR"/rusty-bench-start --quick --limits
+"$BUILD_DIR"/rusty-bench-idle --quick
 echo "--- tests"
 cd "$BUILD_DIR"
 ctest --output-on-failure --timeout 600
