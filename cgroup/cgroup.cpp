@@ -293,6 +293,9 @@ FleetCgroups::FleetCgroups(Layout layout, const FleetSpec& fleet) : layout_(std:
 }
 
 fs::path FleetCgroups::ensure_ancestors(const fs::path& root) {
+    // Once made (or claimed), the fleet's directory stays until remove(): no
+    // one else removes it, and it keeps the ancestors above it non-empty.
+    if (const fs::path made = root / fleet_path_.substr(1); fleet_dirs_.contains(made)) return made;
     const bool cpuset = is_cpuset_root(layout_, root);
     // A fleet of the same parent that just ended may remove the parent
     // between our mkdirs (ENOENT): make the whole path again, a few times.

@@ -22,7 +22,7 @@
 #include "cgroup/cgroup.hpp"
 #include "cgroup/layout.hpp"
 #include "reactor/awaitable.hpp"
-#include "tests/lifecycle/helpers.hpp"
+#include "tests/cgroup/helpers.hpp"
 
 namespace rusty::test {
 namespace {
@@ -34,60 +34,6 @@ using Clock = std::chrono::steady_clock;
 bool contains(const std::vector<std::string>& lines, std::string_view needle) {
     return std::any_of(lines.begin(), lines.end(),
                        [&](const std::string& l) { return l.find(needle) != std::string::npos; });
-}
-
-// A file's text without its trailing newline, or "<error: …>".
-std::string read_trimmed(const fs::path& file) {
-    try {
-        std::string text = cgroup::read_file(file);
-        while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-        return text;
-    } catch (const std::exception& e) {
-        return std::string("<error: ") + e.what() + ">";
-    }
-}
-
-// Sends `sig` to a process this test may signal (a container's init whose
-// Started event it saw, not reaped yet: hooks run on the reaping thread).
-bool send_signal(pid_t pid, int sig) {
-    UniqueFd fd(sys::raw_pidfd_open(pid));
-    return fd && sys::raw_pidfd_send_signal(fd.get(), sig) == 0;
-}
-
-template <class Rep, class Period>
-double seconds(std::chrono::duration<Rep, Period> d) {
-    return std::chrono::duration<double>(d).count();
-}
-
-// Something a coroutine on the reactor awaits (an event, an output line),
-// fired by a hook on the same thread.
-struct Gate {
-    asio::steady_timer* timer = nullptr;
-    bool fired = false;
-    void fire() {
-        fired = true;
-        if (timer) timer->cancel();
-    }
-};
-
-// True once `gate` fired, false if `limit` passed first.
-Task<bool> wait_for(Gate& gate, Clock::duration limit) {
-    if (gate.fired) co_return true;
-    asio::steady_timer timer(co_await asio::this_coro::executor, limit);
-    gate.timer = &timer;
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    gate.timer = nullptr;
-    co_return gate.fired;
-}
-
-std::string what(std::exception_ptr e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& err) {
-        return err.what();
-    } catch (...) {
-        return "unknown exception";
-    }
 }
 
 TEST_CASE("a container over its mem_limit is OOM-killed, and its unlimited neighbour runs on", "[fleet-cgroups]") {

@@ -27,7 +27,7 @@
 #include "cgroup/cgroup.hpp"
 #include "cgroup/layout.hpp"
 #include "reactor/awaitable.hpp"
-#include "tests/lifecycle/helpers.hpp"
+#include "tests/cgroup/helpers.hpp"
 
 namespace rusty::test {
 namespace {
@@ -54,61 +54,19 @@ std::string mountinfo_without_cgroup2() {
 
 cgroup::Layout pure_v1_view() { return cgroup::Layout::from_mountinfo(mountinfo_without_cgroup2(), ""); }
 
+// run_fleet's options for a fleet on the pure-v1 view.
+RunOptions v1_options() {
+    RunOptions opts;
+    opts.cgroup_layout = pure_v1_view();
+    return opts;
+}
+
 // The v2 directory the test's cgroup parent would have (on this host,
 // /sys/fs/cgroup/unified/rusty-test-<pid>), or empty without a cgroup2 mount.
 fs::path unified_test_dir() {
     const cgroup::Layout host = cgroup::Layout::detect();
     if (host.v2_root().empty()) return {};
     return host.v2_root() / test_cgroup_parent().substr(1);
-}
-
-// run_fleet() of tests/lifecycle/helpers.hpp, with the pure-v1 view as the
-// fleet's cgroup layout.
-RunResult run_fleet_v1(const std::string& json, const fs::path& state_root, Recorder& recorder,
-                       const RunOptions& run = {}, Fleet** fleet_out = nullptr) {
-    FleetSpec spec = parse_fleet(json, state_root, "test");
-    FleetOptions options;
-    options.state_root = state_root;
-    options.stop_grace = run.stop_grace;
-    options.handle_signals = run.handle_signals;
-    options.cgroup_parent = test_cgroup_parent();
-    options.cgroup_layout = pure_v1_view();
-    RunResult r;
-    {
-        Fleet fleet(std::move(spec), options, recorder);
-        r.state_dir = fleet.state_dir();
-        if (fleet_out) *fleet_out = &fleet;
-        // Started after the Fleet: its helper is forked while the process
-        // has a single thread.
-        Watchdog watchdog(run.limit, recorder);
-        auto t0 = Clock::now();
-        try {
-            r.result = fleet.run();
-        } catch (...) {
-            if (fleet_out) *fleet_out = nullptr;
-            recorder.kill_running();
-            throw;
-        }
-        r.elapsed = Clock::now() - t0;
-        r.watchdog_fired = watchdog.fired();
-        if (fleet_out) *fleet_out = nullptr;
-    }
-    recorder.kill_running();  // nothing, unless the fleet lost a container
-    INFO(recorder.dump());
-    CHECK_FALSE(r.watchdog_fired);
-    CHECK_NO_TEST_CGROUPS();
-    return r;
-}
-
-// A file's text without its trailing newline, or "<error: …>".
-std::string read_trimmed(const fs::path& file) {
-    try {
-        std::string text = cgroup::read_file(file);
-        while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-        return text;
-    } catch (const std::exception& e) {
-        return std::string("<error: ") + e.what() + ">";
-    }
 }
 
 // /proc/<pid>/cmdline with its NULs as blanks, trimmed.
@@ -160,49 +118,6 @@ bool has_pid(const std::string& procs, pid_t pid) {
 bool pidfd_exited(int pidfd, int timeout_ms) {
     pollfd p{pidfd, POLLIN, 0};
     return ::poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN) != 0;
-}
-
-template <class Rep, class Period>
-double seconds(std::chrono::duration<Rep, Period> d) {
-    return std::chrono::duration<double>(d).count();
-}
-
-// Sends `sig` to a container's init whose Started event the test saw (not
-// reaped yet: hooks run on the reaping thread).
-bool send_signal(pid_t pid, int sig) {
-    UniqueFd fd(sys::raw_pidfd_open(pid));
-    return fd && sys::raw_pidfd_send_signal(fd.get(), sig) == 0;
-}
-
-// Something a coroutine on the reactor awaits (an event, an output line),
-// fired by a hook on the same thread.
-struct Gate {
-    asio::steady_timer* timer = nullptr;
-    bool fired = false;
-    void fire() {
-        fired = true;
-        if (timer) timer->cancel();
-    }
-};
-
-// True once `gate` fired, false if `limit` passed first.
-Task<bool> wait_for(Gate& gate, Clock::duration limit) {
-    if (gate.fired) co_return true;
-    asio::steady_timer timer(co_await asio::this_coro::executor, limit);
-    gate.timer = &timer;
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    gate.timer = nullptr;
-    co_return gate.fired;
-}
-
-std::string what(std::exception_ptr e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& err) {
-        return err.what();
-    } catch (...) {
-        return "unknown exception";
-    }
 }
 
 // The test's own bound on a container that outlives what should end it:
@@ -279,10 +194,10 @@ TEST_CASE("pure-v1 view of this host's real v1 hierarchies: a container gets mem
     c["pids_limit"] = 20;
     Json containers;
     containers["limits"] = c;
-    RunOptions opts;
+    RunOptions opts = v1_options();
     opts.stop_grace = 3000ms;
     opts.limit = 20'000ms;
-    RunResult r = run_fleet_v1(fleet_json("v1files", containers), root.path(), rec, opts, &fleet);
+    RunResult r = run_fleet(fleet_json("v1files", containers), root.path(), rec, opts, &fleet);
     INFO(rec.dump());
 
     CHECK(error.empty());
@@ -394,10 +309,10 @@ TEST_CASE("pure-v1 view of this host's real v1 hierarchies: with pid host the co
     c["pid"] = "host";
     Json containers;
     containers["daemon"] = c;
-    RunOptions opts;
+    RunOptions opts = v1_options();
     opts.stop_grace = 300ms;
     opts.limit = 20'000ms;
-    RunResult r = run_fleet_v1(fleet_json("v1daemon", containers), root.path(), rec, opts, &fleet);
+    RunResult r = run_fleet(fleet_json("v1daemon", containers), root.path(), rec, opts, &fleet);
     INFO(rec.dump());
 
     CHECK(error.empty());
@@ -518,10 +433,10 @@ TEST_CASE("pure-v1 view of this host's real v1 hierarchies: pause and resume thr
     c["cpus"] = 0.5;
     Json containers;
     containers["spin"] = c;
-    RunOptions opts;
+    RunOptions opts = v1_options();
     opts.stop_grace = 4000ms;  // the TERM trap, not the kill, must end it
     opts.limit = 20'000ms;
-    RunResult r = run_fleet_v1(fleet_json("v1pause", containers), root.path(), rec, opts, &fleet);
+    RunResult r = run_fleet(fleet_json("v1pause", containers), root.path(), rec, opts, &fleet);
     INFO(rec.dump());
 
     CHECK(error.empty());
@@ -600,10 +515,10 @@ TEST_CASE("pure-v1 view of this host's real v1 hierarchies: a paused container t
     c["cpus"] = 0.5;
     Json containers;
     containers["stubborn"] = c;
-    RunOptions opts;
+    RunOptions opts = v1_options();
     opts.stop_grace = 600ms;
     opts.limit = 20'000ms;
-    RunResult r = run_fleet_v1(fleet_json("v1stubborn", containers), root.path(), rec, opts, &fleet);
+    RunResult r = run_fleet(fleet_json("v1stubborn", containers), root.path(), rec, opts, &fleet);
     INFO(rec.dump());
 
     CHECK(error.empty());
@@ -654,9 +569,9 @@ TEST_CASE("pure-v1 view of this host's real v1 hierarchies: mem_limit 32m OOM-ki
     hog["mem_limit"] = "32m";
     Json containers;
     containers["hog"] = hog;
-    RunOptions opts;
+    RunOptions opts = v1_options();
     opts.limit = 20'000ms;
-    RunResult r = run_fleet_v1(fleet_json("v1oom", containers), root.path(), rec, opts, &fleet);
+    RunResult r = run_fleet(fleet_json("v1oom", containers), root.path(), rec, opts, &fleet);
     INFO(rec.dump());
 
     REQUIRE(go_sent);
@@ -697,7 +612,7 @@ TEST_CASE("pure-v1 view of this host's real v1 hierarchies: stopping a pid-host 
         Recorder warm;
         Json one;
         one["warm"] = Json{{"image", "busybox"}, {"command", Json::array({"true"})}};
-        run_fleet_v1(fleet_json("v1warm", one), root.path(), warm);
+        run_fleet(fleet_json("v1warm", one), root.path(), warm, v1_options());
     }
     const std::size_t fds_before = open_fd_count();
     REQUIRE(child_pids().empty());
@@ -746,10 +661,10 @@ TEST_CASE("pure-v1 view of this host's real v1 hierarchies: stopping a pid-host 
         c["pids_limit"] = 10;
         Json containers;
         containers["family"] = c;
-        RunOptions opts;
+        RunOptions opts = v1_options();
         opts.stop_grace = 4000ms;
         opts.limit = 20'000ms;
-        RunResult r = run_fleet_v1(fleet_json("v1stop", containers), root.path(), rec, opts, &fleet);
+        RunResult r = run_fleet(fleet_json("v1stop", containers), root.path(), rec, opts, &fleet);
         INFO(rec.dump());
 
         kids_gone = kids.size() == 2;

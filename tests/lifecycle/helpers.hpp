@@ -26,6 +26,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -217,6 +218,7 @@ struct RunOptions {
     std::chrono::milliseconds stop_grace{200};
     bool handle_signals = false;
     std::chrono::milliseconds limit{30'000};  // the watchdog's
+    std::optional<cgroup::Layout> cgroup_layout;  // default: the host's, detected
 };
 
 struct RunResult {
@@ -249,6 +251,7 @@ inline RunResult run_fleet(const std::string& json, const fs::path& state_root, 
     options.stop_grace = run.stop_grace;
     options.handle_signals = run.handle_signals;
     options.cgroup_parent = test_cgroup_parent();
+    options.cgroup_layout = run.cgroup_layout;
     RunResult r;
     {
         Fleet fleet(std::move(spec), options, recorder);
