@@ -39,12 +39,13 @@ constexpr std::size_t max_name_length = 63;
 
 constexpr std::array<std::string_view, 6> top_level_fields = {
     "name", "containers", "services", "$schema", "cgroup_parent", "best_effort_limits"};
-constexpr std::array<std::string_view, 25> container_fields = {
+constexpr std::array<std::string_view, 28> container_fields = {
     "image",     "rootfs",        "command",         "entrypoint", "environment",
     "working_dir", "user",        "hostname",        "network",    "network_mode",
     "read_only", "pid",           "mem_limit",       "memswap_limit", "mem_reservation",
     "cpus",      "cpu_shares",    "cpuset",          "pids_limit", "restart",
-    "restart_backoff", "stop_signal", "stop_grace_period", "depends_on", "replicas"};
+    "restart_backoff", "stop_signal", "stop_grace_period", "depends_on", "replicas",
+    "healthcheck", "on_unhealthy", "ready"};
 
 // Names people reach for from other tools, too far from ours for the edit
 // distance to catch.
@@ -302,7 +303,7 @@ void check_container_name(const std::string& name, const std::string& pointer) {
                           "letter or digit");
     // Each container's directory sits beside these in the fleet's state
     // directory (see lifecycle/fleet.cpp).
-    if (name == "lock" || name == "supervisor.json")
+    if (name == "lock" || name == "supervisor.json" || name == "control.sock")
         fail(pointer, "the container name " + json_quoted(name) + " is reserved for the fleet's own state");
     // It names the container's cgroup too.
     if (is_interface_file_name(name))
@@ -591,7 +592,7 @@ void parse_restart_backoff(Restart& restart, const Json& value, const std::strin
         else if (it.key() == "reset_after") restart.reset_after = parse_duration_field(it.value(), field_pointer);
         else fail(field_pointer, unknown_field(it.key(), fields));
     }
-    if (restart.initial.count() < 1) fail(pointer + "/initial", "must be at least 1ms");
+    // initial 0s restarts at once, every time: no backoff (doubling 0 stays 0).
     if (restart.max < restart.initial) fail(pointer + "/max", "is below \"initial\"");
 }
 
@@ -645,11 +646,11 @@ std::vector<Dependency> parse_depends_on(const Json& value, const std::string& p
                 const std::string& text = expect_string(f.value(), field_pointer);
                 if (text == "service_started") condition = DependencyCondition::Started;
                 else if (text == "service_completed_successfully") condition = DependencyCondition::CompletedSuccessfully;
-                else if (text == "service_healthy")
-                    fail(field_pointer, "\"service_healthy\" needs health checks, which rusty does not support yet");
+                else if (text == "service_healthy") condition = DependencyCondition::Healthy;
                 else
                     fail(field_pointer, "unknown condition " + json_quoted(text) +
-                                            "; allowed: \"service_started\", \"service_completed_successfully\"");
+                                            "; allowed: \"service_started\", \"service_healthy\", "
+                                            "\"service_completed_successfully\"");
             }
             add(it.key(), condition, item_pointer);
         }
@@ -657,6 +658,80 @@ std::vector<Dependency> parse_depends_on(const Json& value, const std::string& p
         fail(pointer, "expected an array of container names or an object");
     }
     return deps;
+}
+
+// Compose's healthcheck. `test` is ["CMD", argv…], ["CMD-SHELL", "text"],
+// ["NONE"] (no check) or a string (as CMD-SHELL). Returns nullopt for a
+// disabled check.
+std::optional<Healthcheck> parse_healthcheck(const Json& value, const std::string& pointer) {
+    if (!value.is_object()) fail(pointer, "expected an object with test, interval, timeout, retries, start_period");
+    constexpr std::array<std::string_view, 7> fields = {"test",    "interval",     "timeout",       "retries",
+                                                        "start_period", "start_interval", "disable"};
+    Healthcheck check;
+    bool disabled = false;
+    auto positive = [&](const Json& v, const std::string& p) {
+        std::chrono::milliseconds d = parse_duration_field(v, p);
+        if (d.count() < 1) fail(p, "must be at least 1ms");
+        return d;
+    };
+    for (auto it = value.begin(); it != value.end(); ++it) {
+        const std::string field_pointer = child_pointer(pointer, it.key());
+        const Json& field = it.value();
+        if (it.key() == "test") {
+            if (field.is_string()) {
+                const std::string& text = expect_string(field, field_pointer);
+                if (text.empty()) fail(field_pointer, "empty command");
+                check.test = {"/bin/sh", "-c", text};
+                continue;
+            }
+            std::vector<std::string> words = parse_words(field, field_pointer);
+            const std::string kind = words.empty() ? "" : words.front();
+            if (kind == "NONE" && words.size() == 1) {
+                disabled = true;
+            } else if (kind == "CMD" && words.size() >= 2 && !words[1].empty()) {
+                check.test.assign(words.begin() + 1, words.end());
+            } else if (kind == "CMD-SHELL" && words.size() == 2 && !words[1].empty()) {
+                check.test = {"/bin/sh", "-c", words[1]};
+            } else {
+                fail(field_pointer, "expected [\"CMD\", \"program\", args…], [\"CMD-SHELL\", \"command\"], "
+                                    "[\"NONE\"] or a shell command string");
+            }
+        } else if (it.key() == "interval") {
+            check.interval = positive(field, field_pointer);
+        } else if (it.key() == "timeout") {
+            check.timeout = positive(field, field_pointer);
+        } else if (it.key() == "start_period") {
+            check.start_period = parse_duration_field(field, field_pointer);
+        } else if (it.key() == "start_interval") {
+            check.start_interval = positive(field, field_pointer);
+        } else if (it.key() == "retries") {
+            if (!field.is_number_unsigned() || field.get<std::uint64_t>() < 1 || field.get<std::uint64_t>() > 1000)
+                fail(field_pointer, "must be an integer from 1 to 1000");
+            check.retries = field.get<unsigned>();
+        } else if (it.key() == "disable") {
+            disabled = expect_bool(field, field_pointer);
+        } else {
+            fail(field_pointer, unknown_field(it.key(), fields));
+        }
+    }
+    if (disabled) return std::nullopt;
+    if (check.test.empty()) fail(pointer + "/test", "missing; give the command that checks the container");
+    return check;
+}
+
+UnhealthyAction parse_on_unhealthy(const Json& value, const std::string& pointer) {
+    const std::string& text = expect_string(value, pointer);
+    if (text == "restart") return UnhealthyAction::Restart;
+    if (text == "none") return UnhealthyAction::None;
+    fail(pointer, "unknown action " + json_quoted(text) + "; allowed: \"restart\", \"none\"");
+}
+
+Readiness parse_ready(const Json& value, const std::string& pointer) {
+    const std::string& text = expect_string(value, pointer);
+    if (text == "notify") return Readiness::Notify;
+    if (text == "exec") return Readiness::Exec;
+    fail(pointer, "unknown readiness " + json_quoted(text) +
+                      "; allowed: \"exec\" (ready once started), \"notify\" (ready on sd_notify READY=1)");
 }
 
 // No dependency loops (parse_depends_on checked the names).
@@ -847,6 +922,12 @@ ContainerSpec parse_container(const std::string& name, const Json& value, const 
             spec.depends_on = parse_depends_on(field, field_pointer, name, names);
         else if (key == "replicas")
             replicas = parse_replicas(field, field_pointer);
+        else if (key == "healthcheck")
+            spec.healthcheck = parse_healthcheck(field, field_pointer);
+        else if (key == "on_unhealthy")
+            spec.on_unhealthy = parse_on_unhealthy(field, field_pointer);
+        else if (key == "ready")
+            spec.ready = parse_ready(field, field_pointer);
         else if (is_resource_field(key))
             parse_resource(spec.resources, key, field, field_pointer);
         else if (key == "deploy")
@@ -858,6 +939,8 @@ ContainerSpec parse_container(const std::string& name, const Json& value, const 
 
     if (spec.image.empty() && spec.rootfs.empty()) fail(pointer, "needs \"image\" or \"rootfs\"");
     check_resources(spec.resources, pointer);
+    if (spec.on_unhealthy == UnhealthyAction::Restart && !spec.healthcheck)
+        fail(pointer + "/on_unhealthy", "needs a \"healthcheck\"");
 
     if (!entrypoint && !command)
         fail(pointer + "/command", "missing; give \"command\" (and/or \"entrypoint\")");
@@ -884,12 +967,14 @@ std::vector<ContainerSpec> parse_containers(const Json& value, const std::string
     // An entry with replicas: N becomes name-1 … name-N; a dependency on it
     // is one on each of them.
     std::unordered_map<std::string, std::vector<std::string>> replica_names;
+    std::unordered_map<std::string, std::string> entry_of;  // container name -> its entry in the file
     for (auto it = value.begin(); it != value.end(); ++it) {
         const std::string container_pointer = child_pointer(pointer, it.key());
         check_container_name(it.key(), container_pointer);
         unsigned replicas = 1;
         ContainerSpec spec = parse_container(it.key(), it.value(), container_pointer, base_dir, names, replicas);
         if (!it.value().contains("replicas")) {
+            entry_of[spec.name] = it.key();
             containers.push_back(std::move(spec));
             continue;
         }
@@ -903,6 +988,7 @@ std::vector<ContainerSpec> parse_containers(const Json& value, const std::string
                          (value.contains(replica.name) ? " is another container's" : " is too long"));
             if (!own_hostname) replica.hostname = default_hostname(replica.name);
             replica_names[it.key()].push_back(replica.name);
+            entry_of[replica.name] = it.key();
             containers.push_back(std::move(replica));
         }
     }
@@ -919,6 +1005,14 @@ std::vector<ContainerSpec> parse_containers(const Json& value, const std::string
         c.depends_on = std::move(deps);
     }
     check_dependencies(containers, pointer);
+    std::unordered_map<std::string, const ContainerSpec*> by_name;
+    for (const ContainerSpec& c : containers) by_name.emplace(c.name, &c);
+    for (const ContainerSpec& c : containers)
+        for (const Dependency& d : c.depends_on)
+            if (d.condition == DependencyCondition::Healthy && !by_name.at(d.name)->healthcheck)
+                fail(child_pointer(child_pointer(child_pointer(pointer, entry_of.at(c.name)), "depends_on"),
+                                   entry_of.at(d.name)) + "/condition",
+                     "\"service_healthy\", but " + json_quoted(entry_of.at(d.name)) + " has no healthcheck");
     return containers;
 }
 

@@ -38,6 +38,7 @@ struct Resources {
     bool any() const {
         return memory || memory_swap || memory_reservation || cpus || cpu_shares || !cpuset.empty() || pids;
     }
+    bool operator==(const Resources&) const = default;
 };
 
 // Compose's restart policies. "unless-stopped" behaves as "always" within
@@ -52,16 +53,45 @@ struct Restart {
     std::chrono::milliseconds initial{100};
     std::chrono::milliseconds max{10'000};
     std::chrono::milliseconds reset_after{10'000};
+    bool operator==(const Restart&) const = default;
 };
 
 enum class DependencyCondition {
-    Started,                // service_started: the dependency was exec'd
+    Started,                // service_started: the dependency was exec'd (and, with ready: notify, said READY=1)
+    Healthy,                // service_healthy: its health check has passed
     CompletedSuccessfully,  // service_completed_successfully: it exited 0
 };
 
 struct Dependency {
     std::string name;
     DependencyCondition condition = DependencyCondition::Started;
+    bool operator==(const Dependency&) const = default;
+};
+
+// Compose's healthcheck: `test` runs inside the running container (its
+// namespaces and cgroup, as its user) every `interval`; exit 0 is healthy.
+// `retries` failures in a row make it unhealthy. During `start_period`
+// failures do not count and checks run every `start_interval`.
+struct Healthcheck {
+    std::vector<std::string> test;  // argv; CMD-SHELL and strings become {"/bin/sh", "-c", text}
+    std::chrono::milliseconds interval{30'000};
+    std::chrono::milliseconds timeout{30'000};
+    unsigned retries = 3;
+    std::chrono::milliseconds start_period{0};
+    std::chrono::milliseconds start_interval{5'000};
+    bool operator==(const Healthcheck&) const = default;
+};
+
+// What happens when the health check turns unhealthy.
+enum class UnhealthyAction {
+    None,     // an event only, as in Docker
+    Restart,  // stop (stop signal, grace) and start again, whatever the restart policy
+};
+
+// When a started container counts as started for its dependents.
+enum class Readiness {
+    Exec,    // once its command was exec'd (the default)
+    Notify,  // once it sent READY=1 on $NOTIFY_SOCKET (sd_notify)
 };
 
 struct ContainerSpec {
@@ -100,6 +130,12 @@ struct ContainerSpec {
     std::optional<std::chrono::milliseconds> stop_grace_period;
     // Started only once these are (conditions); stopped before them.
     std::vector<Dependency> depends_on;
+    std::optional<Healthcheck> healthcheck;
+    UnhealthyAction on_unhealthy = UnhealthyAction::None;
+    Readiness ready = Readiness::Exec;
+
+    // For reload: a container whose spec is unchanged keeps running.
+    bool operator==(const ContainerSpec&) const = default;
 };
 
 struct FleetSpec {

@@ -22,6 +22,8 @@ using rusty::ConfigError;
 using rusty::ContainerSpec;
 using rusty::DependencyCondition;
 using rusty::FleetSpec;
+using rusty::Readiness;
+using rusty::UnhealthyAction;
 using rusty::parse_duration;
 using rusty::parse_fleet;
 using rusty::parse_signal;
@@ -264,8 +266,8 @@ TEST_CASE("restart_backoff: durations read into the policy", "[supervision]") {
 }
 
 TEST_CASE("restart_backoff: errors", "[supervision]") {
-    CHECK_FAILS(web_plus(R"("restart_backoff": {"initial": "0s"})"), "/containers/web/restart_backoff/initial",
-                "must be at least 1ms");
+    // 0s is no backoff at all, not an error.
+    CHECK(web(R"("restart_backoff": {"initial": "0s"})").restart.initial == 0ms);
     CHECK_FAILS(web_plus(R"("restart_backoff": {"initial": "1s", "max": "500ms"})"),
                 "/containers/web/restart_backoff/max", "is below \"initial\"");
     CHECK_FAILS(web_plus(R"("restart_backoff": {"initail": "1s"})"), "/containers/web/restart_backoff/initail",
@@ -417,10 +419,10 @@ TEST_CASE("depends_on: conditions and the shape of the long form", "[supervision
     const std::string db = R"("db": )" + box() + ", ";
     CHECK_FAILS(fleet_of(db + R"("app": )" + box(R"("depends_on": {"db": {"condition": "service_healthy"}})")),
                 "/containers/app/depends_on/db/condition",
-                "\"service_healthy\" needs health checks, which rusty does not support yet");
+                "\"service_healthy\", but \"db\" has no healthcheck");
     CHECK_FAILS(fleet_of(db + R"("app": )" + box(R"("depends_on": {"db": {"condition": "service_done"}})")),
                 "/containers/app/depends_on/db/condition",
-                "unknown condition \"service_done\"; allowed: \"service_started\", "
+                "unknown condition \"service_done\"; allowed: \"service_started\", \"service_healthy\", "
                 "\"service_completed_successfully\"");
     CHECK_FAILS(fleet_of(db + R"("app": )" +
                          box(R"("depends_on": {"db": {"condition": "service_started", "restart": true}})")),
@@ -436,4 +438,73 @@ TEST_CASE("depends_on: conditions and the shape of the long form", "[supervision
                 "expected an array of container names or an object");
     CHECK_FAILS(fleet_of(db + R"("app": )" + box(R"("depends_on": ["db", 1])")), "/containers/app/depends_on/1",
                 "expected a string");
+}
+
+TEST_CASE("healthcheck: Compose's forms of test, durations and retries", "[supervision]") {
+    const std::vector<std::string> shell = {"/bin/sh", "-c", "wget -q localhost"};
+    CHECK(web(R"("healthcheck": {"test": "wget -q localhost"})").healthcheck->test == shell);
+    CHECK(web(R"("healthcheck": {"test": ["CMD-SHELL", "wget -q localhost"]})").healthcheck->test == shell);
+    CHECK(web(R"("healthcheck": {"test": ["CMD", "cat", "/tmp/ok"]})").healthcheck->test ==
+          std::vector<std::string>{"cat", "/tmp/ok"});
+    // Docker's defaults.
+    const ContainerSpec defaults = web(R"("healthcheck": {"test": "true"})");
+    CHECK(defaults.healthcheck->interval == 30s);
+    CHECK(defaults.healthcheck->timeout == 30s);
+    CHECK(defaults.healthcheck->retries == 3);
+    CHECK(defaults.healthcheck->start_period == 0s);
+    CHECK(defaults.healthcheck->start_interval == 5s);
+    CHECK(defaults.on_unhealthy == UnhealthyAction::None);
+    const ContainerSpec set = web(R"("healthcheck": {"test": "true", "interval": "1m30s", "timeout": "200ms",
+        "retries": 5, "start_period": "40s", "start_interval": "1s"}, "on_unhealthy": "restart")");
+    CHECK(set.healthcheck->interval == 90s);
+    CHECK(set.healthcheck->timeout == 200ms);
+    CHECK(set.healthcheck->retries == 5);
+    CHECK(set.healthcheck->start_period == 40s);
+    CHECK(set.healthcheck->start_interval == 1s);
+    CHECK(set.on_unhealthy == UnhealthyAction::Restart);
+    // Disabled: no check at all.
+    CHECK_FALSE(web(R"("healthcheck": {"test": ["NONE"]})").healthcheck);
+    CHECK_FALSE(web(R"("healthcheck": {"test": "true", "disable": true})").healthcheck);
+    CHECK_FALSE(web(R"("user": "root")").healthcheck);
+}
+
+TEST_CASE("healthcheck: each error names its field", "[supervision]") {
+    CHECK_FAILS(web_plus(R"("healthcheck": "true")"), "/containers/web/healthcheck",
+                "expected an object with test, interval, timeout, retries, start_period");
+    CHECK_FAILS(web_plus(R"("healthcheck": {})"), "/containers/web/healthcheck/test",
+                "missing; give the command that checks the container");
+    CHECK_FAILS(web_plus(R"("healthcheck": {"test": ["curl", "-f"]})"), "/containers/web/healthcheck/test",
+                "expected [\"CMD\", \"program\", args…], [\"CMD-SHELL\", \"command\"], [\"NONE\"] or a shell "
+                "command string");
+    CHECK_FAILS(web_plus(R"("healthcheck": {"test": ["CMD"]})"), "/containers/web/healthcheck/test",
+                "expected [\"CMD\", \"program\", args…], [\"CMD-SHELL\", \"command\"], [\"NONE\"] or a shell "
+                "command string");
+    CHECK_FAILS(web_plus(R"("healthcheck": {"test": ""})"), "/containers/web/healthcheck/test", "empty command");
+    CHECK_FAILS(web_plus(R"("healthcheck": {"test": "true", "interval": "soon"})"),
+                "/containers/web/healthcheck/interval",
+                "invalid duration \"soon\"; expected e.g. \"10s\", \"1m30s\" or \"200ms\"");
+    CHECK_FAILS(web_plus(R"("healthcheck": {"test": "true", "timeout": "0s"})"),
+                "/containers/web/healthcheck/timeout", "must be at least 1ms");
+    CHECK_FAILS(web_plus(R"("healthcheck": {"test": "true", "retries": 0})"),
+                "/containers/web/healthcheck/retries", "must be an integer from 1 to 1000");
+    CHECK_FAILS(web_plus(R"("healthcheck": {"test": "true", "intervall": "1s"})"),
+                "/containers/web/healthcheck/intervall", "unknown field; did you mean \"interval\"?");
+    CHECK_FAILS(web_plus(R"("on_unhealthy": "restart")"), "/containers/web/on_unhealthy", "needs a \"healthcheck\"");
+    CHECK_FAILS(web_plus(R"("healthcheck": {"test": "true"}, "on_unhealthy": "reboot")"),
+                "/containers/web/on_unhealthy", "unknown action \"reboot\"; allowed: \"restart\", \"none\"");
+}
+
+TEST_CASE("ready: notify, and service_healthy on a container with a healthcheck", "[supervision]") {
+    CHECK(web(R"("user": "root")").ready == Readiness::Exec);
+    CHECK(web(R"("ready": "notify")").ready == Readiness::Notify);
+    CHECK_FAILS(web_plus(R"("ready": "yes")"), "/containers/web/ready",
+                "unknown readiness \"yes\"; allowed: \"exec\" (ready once started), \"notify\" (ready on sd_notify "
+                "READY=1)");
+    const FleetSpec fleet = parse(fleet_of(R"("db": )" + box(R"("healthcheck": {"test": "true"})") + R"(, "app": )" +
+                                           box(R"("depends_on": {"db": {"condition": "service_healthy"}})")));
+    CHECK(named(fleet, "app").depends_on.front().condition == DependencyCondition::Healthy);
+    // Replicas: the pointer names the entries as written.
+    CHECK_FAILS(fleet_of(R"("db": )" + box(R"("replicas": 2)") + R"(, "app": )" +
+                         box(R"("replicas": 2, "depends_on": {"db": {"condition": "service_healthy"}})")),
+                "/containers/app/depends_on/db/condition", "\"service_healthy\", but \"db\" has no healthcheck");
 }
