@@ -62,14 +62,20 @@ constexpr DeviceNode kDevices[] = {
     {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
+// The steps of a container's init, and of a process exec'd into a running
+// container, which shares the user, privilege and exec steps.
 class Init {
 public:
     Init(const SpawnRequest& request, int error_fd) : req_(request), error_fd_(error_fd) {}
 
     [[noreturn]] void run(const InitFds& fds, ino_t parent_mount_ns);
+    [[noreturn]] void run_exec(const InitFds& fds, int container_pidfd);
 
 private:
+    template <class Steps>
+    [[noreturn]] void guarded(Steps steps);
     [[noreturn]] void run_steps(const InitFds& fds, ino_t parent_mount_ns);
+    [[noreturn]] void run_exec_steps(const InitFds& fds, int container_pidfd);
 
     // Reports the failed step to the supervisor and ends the child.
     [[noreturn]] __attribute__((format(printf, 3, 4))) void fail(int err, const char* fmt, ...) {
@@ -85,8 +91,9 @@ private:
 
     std::string at(const char* rel) const { return target_ + rel; }
 
-    void setup_stdio(const InitFds& fds);
+    int setup_stdio(const InitFds& fds, int keep_fd = -1);
     void join_cgroups();
+    void join_namespaces(int container_pidfd);
     void setup_rootfs(ino_t parent_mount_ns);
     int open_in_root(const char* rel);
     void mount_in_root(const char* source, const char* rel, const char* fstype, unsigned long flags,
@@ -99,7 +106,8 @@ private:
     std::vector<std::vector<std::string>> read_colon_file(const char* path);
     void drop_privileges();
     void build_env();
-    [[noreturn]] void exec();
+    [[noreturn]] void become_user_and_exec(const std::vector<std::string>& argv, bool create_working_dir);
+    [[noreturn]] void exec(const std::vector<std::string>& argv);
 
     const SpawnRequest& req_;
     int error_fd_;
@@ -113,7 +121,11 @@ private:
     std::vector<std::string> env_;
 };
 
-void Init::setup_stdio(const InitFds& fds) {
+// Returns where `keep_fd` (an fd still needed during setup, or -1) went:
+// fd 4, O_CLOEXEC.
+int Init::setup_stdio(const InitFds& fds, int keep_fd) {
+    // Out of the way of the dup2s below, which may land on its number.
+    if (keep_fd >= 0 && (keep_fd = ::fcntl(keep_fd, F_DUPFD_CLOEXEC, 5)) < 0) fail(errno, "fcntl(F_DUPFD_CLOEXEC)");
     int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0) fail(errno, "open(\"/dev/null\")");
     if (::dup2(devnull, 0) < 0 || ::dup2(fds.stdout_fd, 1) < 0 || ::dup2(fds.stderr_fd, 2) < 0)
@@ -125,21 +137,40 @@ void Init::setup_stdio(const InitFds& fds) {
         if (::dup3(error_fd_, 3, O_CLOEXEC) < 0) fail(errno, "dup3(setup-error pipe)");
         error_fd_ = 3;
     }
-    if (sys::raw_close_range(4, ~0U, 0) < 0) fail(errno, "close_range(4, ~0)");
+    unsigned first_closed = 4;
+    if (keep_fd >= 0) {
+        if (::dup3(keep_fd, 4, O_CLOEXEC) < 0) fail(errno, "dup3(fd %d, 4)", keep_fd);
+        keep_fd = 4;
+        first_closed = 5;
+    }
+    if (sys::raw_close_range(first_closed, ~0U, 0) < 0) fail(errno, "close_range(%u, ~0)", first_closed);
+    return keep_fd;
 }
 
-// The v1 hierarchies cannot place a process at birth: the init joins them
-// itself, before anything else runs in the container, and only then takes a
-// cgroup namespace, rooted at the cgroups it is in.
+// The v1 hierarchies cannot place a process at birth: it joins them itself,
+// by their host paths, before anything else runs in the container and before
+// it enters a cgroup namespace.
 void Init::join_cgroups() {
-    if (req_.cgroup_join.empty()) return;
     for (const std::string& file : req_.cgroup_join) {
         int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
         if (fd < 0) fail(errno, "join cgroup: open(\"%s\")", file.c_str());
         if (::write(fd, "0", 1) < 0) fail(errno, "join cgroup: write(\"%s\", \"0\")", file.c_str());
         ::close(fd);
     }
-    if (::unshare(CLONE_NEWCGROUP) < 0) fail(errno, "unshare(CLONE_NEWCGROUP)");
+}
+
+// The namespaces of the container's init, but pid: a process is born in its
+// pid namespace (the helper's clone3 saw to that). After CLONE_NEWNS the
+// root and cwd are the container's root, the one the init pivoted to.
+void Init::join_namespaces(int container_pidfd) {
+    int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    const char* names = "mnt|uts|ipc|cgroup";
+    if (req_.spec.network == NetworkMode::None) {
+        flags |= CLONE_NEWNET;
+        names = "mnt|uts|ipc|cgroup|net";
+    }
+    if (::setns(container_pidfd, flags) < 0) fail(errno, "setns(pidfd %d, %s)", container_pidfd, names);
+    ::close(container_pidfd);
 }
 
 void Init::setup_rootfs(ino_t parent_mount_ns) {
@@ -250,6 +281,18 @@ void Init::setup_dev() {
         if (::mkdir(path.c_str(), 0755) < 0) fail(errno, "mkdir(\"%s\")", path.c_str());
         if (::mount(s.fstype, path.c_str(), s.fstype, s.flags, s.data) < 0)
             fail(errno, "mount(\"%s\", \"%s\")", s.fstype, path.c_str());
+    }
+    // The supervisor's notify socket: the directory, not the socket itself,
+    // so that a socket the supervisor makes again later is still seen.
+    // Read-only: connecting to a socket needs no writable mount.
+    if (const std::filesystem::path& notify = req_.rootfs.notify_dir; !notify.empty()) {
+        std::string path = at(kNotifyDirInContainer);
+        if (::mkdir(path.c_str(), 0755) < 0) fail(errno, "mkdir(\"%s\")", path.c_str());
+        if (::mount(notify.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) < 0)
+            fail(errno, "mount(\"%s\", \"%s\", MS_BIND)", notify.c_str(), path.c_str());
+        unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+        if (::mount(nullptr, path.c_str(), nullptr, flags, nullptr) < 0)
+            fail(errno, "remount read-only(\"%s\")", path.c_str());
     }
 }
 
@@ -453,9 +496,30 @@ void Init::build_env() {
     if (!has("HOME")) env_.push_back("HOME=" + home_);
 }
 
-void Init::exec() {
+void Init::become_user_and_exec(const std::vector<std::string>& argv, bool create_working_dir) {
+    resolve_user();
+    build_env();
+    const std::string& wd = req_.spec.working_dir;
+    // Like docker, the init creates a missing working directory (as root, 0755).
+    if (create_working_dir && wd != "/") {
+        std::string partial;
+        for (std::string_view part : split(wd, '/')) {
+            if (part.empty()) continue;
+            partial += '/';
+            partial += part;
+            ::mkdir(partial.c_str(), 0755);
+        }
+    }
+    drop_privileges();
+    // As the user: a directory it may not enter is an error, not a way in.
+    if (::chdir(wd.c_str()) < 0) fail(errno, "chdir(\"%s\")", wd.c_str());
+    exec(argv);
+}
+
+void Init::exec(const std::vector<std::string>& args) {
+    if (args.empty()) fail(0, "exec: no command");
     std::vector<char*> argv, envp;
-    for (auto& a : req_.spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     std::string path_var = kDefaultPath;
     for (auto& kv : env_) {
@@ -473,7 +537,7 @@ void Init::exec() {
     ::umask(022);
 
     if (::write(error_fd_, &kExecMarker, 1) != 1) fail(errno, "write(setup-error pipe)");
-    const std::string& cmd = req_.spec.argv.front();
+    const std::string& cmd = args.front();
     if (cmd.find('/') != std::string::npos) {
         ::execve(cmd.c_str(), argv.data(), envp.data());
         fail(errno, "exec \"%s\"", cmd.c_str());
@@ -489,46 +553,59 @@ void Init::exec() {
     fail(first_error, "exec \"%s\"", cmd.c_str());
 }
 
-void Init::run(const InitFds& fds, ino_t parent_mount_ns) {
-    // The init is a copy of the helper: an exception must not unwind into
+template <class Steps>
+void Init::guarded(Steps steps) {
+    // The child is a copy of the helper: an exception must not unwind into
     // the helper's loop and run it a second time inside the container.
     try {
-        run_steps(fds, parent_mount_ns);
+        steps();
     } catch (const std::exception& e) {
         fail(0, "container setup: %s", e.what());
     } catch (...) {
         fail(0, "container setup: unknown error");
     }
+    fail(0, "container setup: ended without exec");
+}
+
+void Init::run(const InitFds& fds, ino_t parent_mount_ns) {
+    guarded([&] { run_steps(fds, parent_mount_ns); });
+}
+
+void Init::run_exec(const InitFds& fds, int container_pidfd) {
+    guarded([&] { run_exec_steps(fds, container_pidfd); });
 }
 
 void Init::run_steps(const InitFds& fds, ino_t parent_mount_ns) {
     ::umask(0);
     setup_stdio(fds);
     join_cgroups();
+    // Only now a cgroup namespace, rooted at the cgroups it has joined.
+    if (!req_.cgroup_join.empty() && ::unshare(CLONE_NEWCGROUP) < 0) fail(errno, "unshare(CLONE_NEWCGROUP)");
     setup_rootfs(parent_mount_ns);
     enter_root();
-    resolve_user();
-    build_env();
-    const std::string& wd = req_.spec.working_dir;
-    // Like docker, create a missing working directory (as root, 0755).
-    if (wd != "/") {
-        std::string partial;
-        for (std::string_view part : split(wd, '/')) {
-            if (part.empty()) continue;
-            partial += '/';
-            partial += part;
-            ::mkdir(partial.c_str(), 0755);
-        }
-    }
-    drop_privileges();
-    if (::chdir(wd.c_str()) < 0) fail(errno, "chdir(\"%s\")", wd.c_str());
-    exec();
+    become_user_and_exec(req_.spec.argv, true);
+}
+
+void Init::run_exec_steps(const InitFds& fds, int container_pidfd) {
+    // Until execve this process holds every capability and the helper's
+    // fds, while already visible in the container's pid namespace: no
+    // process there may ptrace it or open its /proc files. execve makes the
+    // command dumpable again.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(errno, "prctl(PR_SET_DUMPABLE, 0)");
+    container_pidfd = setup_stdio(fds, container_pidfd);
+    join_cgroups();
+    join_namespaces(container_pidfd);
+    become_user_and_exec(req_.exec_argv, false);
 }
 
 }  // namespace
 
 void run_container_init(const SpawnRequest& request, const InitFds& fds, ino_t parent_mount_ns) {
     Init(request, fds.setup_error_fd).run(fds, parent_mount_ns);
+}
+
+void run_exec_in_container(const SpawnRequest& request, const InitFds& fds, int container_pidfd) {
+    Init(request, fds.setup_error_fd).run_exec(fds, container_pidfd);
 }
 
 }  // namespace rusty::lifecycle

@@ -1,6 +1,8 @@
 // The container's init before execve: runs in the child that clone3 made,
 // already inside its new namespaces. Sets up the root filesystem, /proc,
 // /dev, /sys, hostname, user and security settings, then execs the command.
+// A process exec'd into a running container takes the same user, security
+// and exec steps, after joining the init's namespaces.
 //
 // Any failure is written to `setup_error_fd` as a SetupFailure naming the
 // step and path, and the child exits; nothing here throws or returns.
@@ -20,5 +22,11 @@ struct InitFds {
 
 [[noreturn]] void run_container_init(const SpawnRequest& request, const InitFds& fds,
                                      ino_t parent_mount_ns);
+
+// For request.exec_argv: runs in a child born in the container's pid
+// namespace (when it has one) and cgroup; joins the v1 cgroup_join files and
+// the mount, uts, ipc, cgroup (and private network) namespaces of the init
+// behind `container_pidfd`, then becomes spec.user and execs exec_argv.
+[[noreturn]] void run_exec_in_container(const SpawnRequest& request, const InitFds& fds, int container_pidfd);
 
 }  // namespace rusty::lifecycle

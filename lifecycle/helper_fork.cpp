@@ -1,5 +1,6 @@
 #include "lifecycle/helper_fork.hpp"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -23,54 +24,106 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t kMaxMessage = 64 * 1024;
+// stdout, stderr, the v2 cgroup dir, the container init's pidfd.
+constexpr std::size_t kMaxRequestFds = 4;
+
+// What the helper keeps from its start.
+struct HelperState {
+    int sock = -1;
+    ino_t mount_ns = 0;
+    int pid_ns = -1;  // its own, O_CLOEXEC, to return to after an exec's clone
+};
 
 void reply(int sock, const SpawnReply& r, std::span<const int> fds) {
     std::string bytes = encode(r);
     sys::send_with_fds(sock, std::as_bytes(std::span(bytes)), fds);
 }
 
+void reply_spawned(int sock, std::uint64_t id, pid_t pid, UniqueFd pidfd, sys::Pipe setup_error) {
+    setup_error.write.reset();
+    int out[] = {pidfd.get(), setup_error.read.get()};
+    try {
+        reply(sock, {id, pid, 0, ""}, out);
+    } catch (...) {
+        // The supervisor will never learn this pid: do not leave it running.
+        sys::raw_pidfd_send_signal(pidfd.get(), SIGKILL);
+        throw;
+    }
+}
+
 // Handles one request. Errors that concern only this request are replied;
 // errors on the socket itself end the helper.
-void serve_one(int sock, std::string_view bytes, std::vector<UniqueFd>& fds, ino_t mount_ns) {
+void serve_one(const HelperState& helper, std::string_view bytes, std::vector<UniqueFd>& fds) {
+    const int sock = helper.sock;
     SpawnRequest request = decode_spawn_request(bytes);
-    if (fds.size() != 2 && fds.size() != 3) {
-        reply(sock, {request.id, -1, EINVAL, "spawn request without stdout and stderr fds"}, {});
+    const bool exec = !request.exec_argv.empty();
+    const std::size_t expected = 2 + (request.has_cgroup_fd ? 1 : 0) + (exec ? 1 : 0);
+    if (fds.size() != expected) {
+        reply(sock, {request.id, -1, EINVAL, "spawn request with " + std::to_string(fds.size()) +
+                                                 " fds instead of " + std::to_string(expected)}, {});
         return;
     }
     sys::Pipe setup_error = sys::make_pipe();
+    const InitFds child_fds{fds[0].get(), fds[1].get(), setup_error.write.get()};
 
     sys::Clone3Request clone;
-    clone.flags = CLONE_PARENT | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+    clone.flags = CLONE_PARENT;
     // With CLONE_PARENT the child inherits our exit signal (SIGCHLD, to the
     // supervisor); clone3 insists that none be given.
     clone.exit_signal = 0;
-    if (request.spec.network == NetworkMode::None) clone.flags |= CLONE_NEWNET;
-    if (request.spec.pid == PidMode::Private) clone.flags |= CLONE_NEWPID;
-    // Born in its v2 cgroup; a cgroup namespace now only if there are no v1
-    // cgroups left to join (the init unshares one after joining them).
-    if (fds.size() == 3) clone.cgroup_fd = fds[2].get();
-    if (request.cgroup_join.empty()) clone.flags |= CLONE_NEWCGROUP;
+    // Born in its v2 cgroup.
+    if (request.has_cgroup_fd) clone.cgroup_fd = fds[2].get();
     int pidfd = -1;
-    pid_t pid = sys::raw_clone3(clone, &pidfd);
-    if (pid == 0) {
-        // The container's init: its own session, so a terminal's ^C reaches
-        // the supervisor only, which then stops containers its own way.
-        ::setsid();
-        run_container_init(request, {fds[0].get(), fds[1].get(), setup_error.write.get()}, mount_ns);
+    pid_t pid = -1;
+    const char* failed = "clone3";
+    int pid_ns_lost = 0;  // errno of a failed setns back
+    if (!exec) {
+        clone.flags |= CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+        if (request.spec.network == NetworkMode::None) clone.flags |= CLONE_NEWNET;
+        if (request.spec.pid == PidMode::Private) clone.flags |= CLONE_NEWPID;
+        // A cgroup namespace now only if there are no v1 cgroups left to
+        // join (the init unshares one after joining them).
+        if (request.cgroup_join.empty()) clone.flags |= CLONE_NEWCGROUP;
+        pid = sys::raw_clone3(clone, &pidfd);
+        if (pid == 0) {
+            // The container's init: its own session, so a terminal's ^C reaches
+            // the supervisor only, which then stops containers its own way.
+            ::setsid();
+            run_container_init(request, child_fds, helper.mount_ns);
+        }
+    } else {
+        const int container_pidfd = fds.back().get();
+        // setns(CLONE_NEWPID) changes only the pid namespace of the children
+        // the helper makes next: this one is born in the container's, a
+        // child of the supervisor like an init, so that one pidfd covers it
+        // and the namespace's end kills it.
+        const bool own_pid_ns = request.spec.pid == PidMode::Private;
+        if (own_pid_ns && ::setns(container_pidfd, CLONE_NEWPID) < 0) {
+            failed = "setns(container pidfd, pid)";
+        } else {
+            pid = sys::raw_clone3(clone, &pidfd);
+            if (pid == 0) {
+                ::setsid();  // as the init, for the same reason
+                run_exec_in_container(request, child_fds, container_pidfd);
+            }
+            const int clone_errno = errno;
+            if (own_pid_ns && ::setns(helper.pid_ns, CLONE_NEWPID) < 0) pid_ns_lost = errno;
+            errno = clone_errno;
+            // A pid namespace whose init is gone refuses new processes so.
+            if (pid < 0 && errno == ENOMEM && own_pid_ns) failed = "clone3 into the container's pid namespace";
+        }
     }
     if (pid < 0) {
-        reply(sock, {request.id, -1, errno, "clone3"}, {});
-        return;
+        reply(sock, {request.id, -1, errno, failed}, {});
+    } else {
+        reply_spawned(sock, request.id, pid, UniqueFd(pidfd), std::move(setup_error));
     }
-    UniqueFd owned_pidfd(pidfd);
-    setup_error.write.reset();
-    int out[] = {owned_pidfd.get(), setup_error.read.get()};
-    try {
-        reply(sock, {request.id, pid, 0, ""}, out);
-    } catch (...) {
-        // The supervisor will never learn this pid: do not leave it running.
-        sys::raw_pidfd_send_signal(owned_pidfd.get(), SIGKILL);
-        throw;
+    if (pid_ns_lost) {
+        // Every later child would be born in that container's pid namespace:
+        // end here, so that the supervisor sees the helper gone instead. This
+        // child was replied first: the supervisor owns and reaps it.
+        std::fprintf(stderr, "rusty-helper: setns back to its own pid namespace: %s\n", std::strerror(pid_ns_lost));
+        ::_exit(1);
     }
 }
 
@@ -87,19 +140,23 @@ void serve_one(int sock, std::string_view bytes, std::vector<UniqueFd>& fds, ino
     if (sock > 3) sys::raw_close_range(3, static_cast<unsigned>(sock) - 1, 0);
     sys::raw_close_range(static_cast<unsigned>(sock) + 1, ~0U, 0);
 
-    ino_t mount_ns = 0;
+    HelperState state;
+    state.sock = sock;
     try {
-        mount_ns = sys::namespace_inode("mnt");
+        state.mount_ns = sys::namespace_inode("mnt");
     } catch (...) {
         ::_exit(1);
     }
+    // O_CLOEXEC, and every child closes it with the rest (close_range).
+    state.pid_ns = ::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (state.pid_ns < 0) ::_exit(1);
     std::vector<std::byte> buffer(kMaxMessage);
     for (;;) {
         try {
-            sys::Received msg = sys::recv_with_fds(sock, buffer, 3);
+            sys::Received msg = sys::recv_with_fds(sock, buffer, kMaxRequestFds);
             if (msg.size == 0) ::_exit(0);
             std::string_view bytes(reinterpret_cast<const char*>(buffer.data()), msg.size);
-            serve_one(sock, bytes, msg.fds, mount_ns);
+            serve_one(state, bytes, msg.fds);
         } catch (const std::exception& e) {
             // The socket is gone or a message is malformed: the supervisor
             // sees the helper's exit and fails every pending spawn.
@@ -196,16 +253,32 @@ void HelperClient::fail_all_pending() {
 }
 
 reactor::Task<SpawnedInit> HelperClient::spawn(SpawnRequest request, int stdout_fd, int stderr_fd, int cgroup_fd) {
+    if (!request.exec_argv.empty()) throw Error("spawn request with an exec command: use exec_in()");
+    co_return co_await ask(std::move(request), stdout_fd, stderr_fd, cgroup_fd, -1);
+}
+
+reactor::Task<SpawnedInit> HelperClient::exec_in(SpawnRequest request, int container_pidfd, int stdout_fd,
+                                                 int stderr_fd, int cgroup_fd) {
+    if (request.exec_argv.empty()) throw Error("exec request without a command");
+    if (container_pidfd < 0) throw Error("exec request without the container's pidfd");
+    co_return co_await ask(std::move(request), stdout_fd, stderr_fd, cgroup_fd, container_pidfd);
+}
+
+reactor::Task<SpawnedInit> HelperClient::ask(SpawnRequest request, int stdout_fd, int stderr_fd, int cgroup_fd,
+                                             int container_pidfd) {
     if (closed_) throw Error("the helper process is gone");
     Pending pending(socket_.get_executor());
     pending.wakeup.expires_at(asio::steady_timer::time_point::max());
     request.id = next_id_++;
+    request.has_cgroup_fd = cgroup_fd >= 0;
     std::string bytes = encode(request);
     if (bytes.size() > kMaxMessage)
         throw Error("spawn request of " + std::to_string(bytes.size()) + " bytes is over the " +
                     std::to_string(kMaxMessage / 1024) + " KiB limit; shorten the command or environment");
-    const int fds_all[] = {stdout_fd, stderr_fd, cgroup_fd};
-    std::span<const int> fds(fds_all, cgroup_fd >= 0 ? 3 : 2);
+    // The order the helper expects (messages.hpp).
+    std::vector<int> fds = {stdout_fd, stderr_fd};
+    if (cgroup_fd >= 0) fds.push_back(cgroup_fd);
+    if (container_pidfd >= 0) fds.push_back(container_pidfd);
     for (;;) {
         try {
             sys::send_with_fds(socket_.native_handle(), std::as_bytes(std::span(bytes)), fds);

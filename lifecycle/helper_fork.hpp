@@ -1,5 +1,6 @@
 // The helper: a small process forked from the supervisor before its
-// io_context exists, whose only job is to clone3 container inits.
+// io_context exists, whose only job is to clone3 container inits (and
+// processes exec'd into running containers).
 //
 // Why a helper: cloning from a process that owns an io_uring and a large
 // address space costs more and would share the ring's mappings with every
@@ -70,6 +71,15 @@ public:
     // the caller always learns the pid, so no container is ever orphaned.
     reactor::Task<SpawnedInit> spawn(SpawnRequest request, int stdout_fd, int stderr_fd, int cgroup_fd = -1);
 
+    // Asks the helper to run request.exec_argv inside the running container
+    // whose init is behind `container_pidfd` (see run_exec_in_container):
+    // in its pid namespace if it has one, and in the v2 cgroup `cgroup_fd`
+    // if >= 0, as a child of the supervisor like an init. The reply is as
+    // for spawn(); request.rootfs is unused. Throws rusty::Error when the
+    // container is gone (its init reaped, or its pid namespace ending).
+    reactor::Task<SpawnedInit> exec_in(SpawnRequest request, int container_pidfd, int stdout_fd, int stderr_fd,
+                                       int cgroup_fd = -1);
+
     void close();
 
 private:
@@ -82,6 +92,9 @@ private:
     };
 
     void fail_all_pending();
+    // spawn() and exec_in(): sends the request with its fds, waits for the reply.
+    reactor::Task<SpawnedInit> ask(SpawnRequest request, int stdout_fd, int stderr_fd, int cgroup_fd,
+                                   int container_pidfd);
 
     boost::asio::posix::stream_descriptor socket_;
     std::uint64_t next_id_ = 1;

@@ -37,6 +37,9 @@ std::string encode(const SpawnRequest& r) {
         {"work", r.rootfs.work.string()},
         {"target", r.rootfs.target.string()},
         {"read_only", r.rootfs.read_only},
+        {"notify_dir", r.rootfs.notify_dir.string()},
+        {"has_cgroup_fd", r.has_cgroup_fd},
+        {"exec_argv", r.exec_argv},
     };
     return j.dump();
 }
@@ -62,6 +65,9 @@ SpawnRequest decode_spawn_request(std::string_view bytes) {
         r.rootfs.target = j.at("target").get<std::string>();
         r.rootfs.read_only = j.at("read_only").get<bool>();
         s.read_only = r.rootfs.read_only;
+        r.rootfs.notify_dir = j.at("notify_dir").get<std::string>();
+        r.has_cgroup_fd = j.at("has_cgroup_fd").get<bool>();
+        r.exec_argv = j.at("exec_argv").get<std::vector<std::string>>();
         return r;
     } catch (const json::exception& e) {
         throw Error(std::string("malformed spawn request: ") + e.what());

@@ -1,15 +1,17 @@
-// The messages exchanged by the three processes of a container start:
+// The messages exchanged by the three processes of a container start (or of
+// an exec into a running container):
 //
-//   supervisor --SpawnRequest (+ stdout, stderr[, v2 cgroup dir] fds)--> helper
+//   supervisor --SpawnRequest (+ stdout, stderr[, v2 cgroup dir][, container
+//                              init's pidfd] fds)--> helper
 //   helper     --SpawnReply   (+ pidfd, setup-error fd)--> supervisor
 //   container init --SetupFailure (on the setup-error pipe)--> supervisor
 //
 // The first two travel over a SOCK_SEQPACKET socketpair, one message each.
-// On the setup-error pipe the init writes kExecMarker just before execve,
-// and a SetupFailure if a step fails (before or after the marker). A
-// successful execve closes the pipe (O_CLOEXEC). So: marker then EOF means
-// started; a SetupFailure means failed with a reason; EOF with nothing means
-// the init died during setup (killed, or crashed).
+// On the setup-error pipe the init (or the exec'd process) writes
+// kExecMarker just before execve, and a SetupFailure if a step fails (before
+// or after the marker). A successful execve closes the pipe (O_CLOEXEC). So:
+// marker then EOF means started; a SetupFailure means failed with a reason;
+// EOF with nothing means it died during setup (killed, or crashed).
 #pragma once
 
 #include <sys/types.h>
@@ -30,7 +32,13 @@ struct RootfsPlan {
     std::filesystem::path work;    // overlay work dir
     std::filesystem::path target;  // mount point that becomes "/"
     bool read_only = false;
+    // Host directory holding the supervisor's notify socket, bound read-only
+    // at kNotifyDirInContainer; empty: none.
+    std::filesystem::path notify_dir;
 };
+
+inline constexpr const char* kNotifyDirInContainer = "/dev/rusty";
+inline constexpr const char* kNotifySocketInContainer = "/dev/rusty/notify.sock";
 
 struct SpawnRequest {
     std::uint64_t id = 0;
@@ -40,6 +48,15 @@ struct SpawnRequest {
     // enters a cgroup namespace of its own. The v2 cgroup comes as a
     // directory fd with the request (clone3 CLONE_INTO_CGROUP).
     std::vector<std::string> cgroup_join;
+    // The fds that come with the request, in this order: stdout, stderr,
+    // the v2 cgroup dir if has_cgroup_fd, the container init's pidfd if
+    // exec_argv is set. Said explicitly, not guessed from the count;
+    // HelperClient sets it.
+    bool has_cgroup_fd = false;
+    // Non-empty: not a new container but this command run inside the one
+    // whose init's pidfd comes with the request, as spec.user, with spec.env
+    // and in spec.working_dir (rootfs is unused then).
+    std::vector<std::string> exec_argv;
 };
 
 struct SpawnReply {
