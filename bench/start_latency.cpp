@@ -131,7 +131,7 @@ reactor::Task<void> run_starts(const Config& cfg, lifecycle::HelperClient& helpe
         fs::path dir = containers_dir / spec.name;
 
         lifecycle::ContainerActor actor(ex, helper, observer, cgroups, spec, image_rootfs,
-                                        lifecycle::ContainerPaths(dir));
+                                        lifecycle::ContainerPaths(dir), std::chrono::seconds(10));
         observer.reset();
         if (cfg.common.idle_ms > 0) co_await reactor::sleep_for(cfg.common.idle());
         Clock::time_point t0 = Clock::now();

@@ -292,6 +292,12 @@ FleetCgroups::FleetCgroups(Layout layout, const FleetSpec& fleet) : layout_(std:
     }
 }
 
+void FleetCgroups::admit(const FleetSpec& fleet) {
+    for (const ContainerSpec& c : fleet.containers)
+        for (const std::string& controller : controllers_for(c.resources))
+            if (layout_.where(controller) == Version::V2 && v2_needed_.insert(controller).second) v2_ready_ = false;
+}
+
 fs::path FleetCgroups::ensure_ancestors(const fs::path& root) {
     // Once made (or claimed), the fleet's directory stays until remove(): no
     // one else removes it, and it keeps the ancestors above it non-empty.

@@ -124,6 +124,9 @@ public:
     // is an error (they are not ours to kill). Throws rusty::Error naming
     // the file and the errno.
     ContainerCgroup create(const ContainerSpec& spec);
+    // A reload's new containers: the v2 controllers their limits need are
+    // enabled too, before the next create().
+    void admit(const FleetSpec& fleet);
 
     // Removes the fleet's directory in each hierarchy it used, and the
     // ancestors this object created, deepest first, where empty. Never

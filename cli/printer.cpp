@@ -65,6 +65,15 @@ void Printer::on_event(const Event& e) {
         case EventKind::GaveUp:
             text = e.container + ": gave up restarting (" + e.reason + ")";
             break;
+        case EventKind::Healthy:
+            text = e.container + " is healthy";
+            break;
+        case EventKind::Unhealthy:
+            text = e.container + " is unhealthy" + (e.reason.empty() ? "" : " (" + e.reason + ")");
+            break;
+        case EventKind::Ready:
+            text = e.container + " is ready" + (e.reason.empty() ? "" : " (" + e.reason + ")");
+            break;
         case EventKind::Oom:
             text = e.container + ": out of memory, the OOM killer killed a process (" + e.reason + ")";
             break;

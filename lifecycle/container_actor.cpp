@@ -43,7 +43,7 @@ std::string_view state_name(ContainerActor::State s) {
 
 ContainerActor::ContainerActor(asio::any_io_executor ex, HelperClient& helper, FleetObserver& observer,
                                cgroup::FleetCgroups* cgroups, ContainerSpec spec, fs::path image_rootfs,
-                               ContainerPaths paths)
+                               ContainerPaths paths, std::chrono::milliseconds default_grace)
     : ex_(ex),
       helper_(helper),
       observer_(observer),
@@ -51,9 +51,13 @@ ContainerActor::ContainerActor(asio::any_io_executor ex, HelperClient& helper, F
       spec_(std::move(spec)),
       image_rootfs_(std::move(image_rootfs)),
       paths_(std::move(paths)),
+      default_grace_(default_grace),
       kill_timer_(ex),
       restart_timer_(ex),
-      wakeup_(ex) {}
+      wakeup_(ex),
+      ended_signal_(ex) {
+    ended_signal_.expires_at(asio::steady_timer::time_point::max());
+}
 
 bool ContainerActor::succeeded() const {
     if (state_ == State::NotStarted) return true;
@@ -70,7 +74,13 @@ void ContainerActor::reset_run() {
     frozen_ = false;
     oom_kills_reported_ = 0;
     exit_reason_.clear();
-    run_ended_.reset();
+    run_scope_ = std::make_shared<RunScope>(ex_);
+    stop_sent_ = false;
+    health_ = Health::None;
+    ready_ = false;
+    notify_status_.clear();
+    started_at_.reset();
+    unhealthy_restart_ = false;
 }
 
 void ContainerActor::emit(EventKind kind, std::string error, std::string reason) {
@@ -89,6 +99,43 @@ void ContainerActor::emit(EventKind kind, std::string error, std::string reason)
     observer_.on_event(e);
 }
 
+std::string_view ContainerActor::health_name(Health h) {
+    switch (h) {
+        case Health::None: return "none";
+        case Health::Starting: return "starting";
+        case Health::Healthy: return "healthy";
+        case Health::Unhealthy: return "unhealthy";
+    }
+    return "unknown";
+}
+
+nlohmann::json ContainerActor::status() const {
+    std::string_view state = state_name(state_);
+    if (frozen_) state = "paused";
+    else if (waiting_restart_) state = "restarting";
+    else if (ended_ && operator_stopped_) state = "stopped";
+    nlohmann::json j = {{"name", spec_.name},
+                        {"state", state},
+                        {"pid", has_live_init() ? pid_ : 0},
+                        {"restarts", restarts_},
+                        {"started", started_at_ ? nlohmann::json(rfc3339_nano(*started_at_)) : nlohmann::json()},
+                        {"exit_code", nullptr},
+                        {"signal", nullptr},
+                        {"health", spec_.healthcheck && health_ != Health::None ? nlohmann::json(health_name(health_))
+                                                                                : nlohmann::json()},
+                        {"ready", spec_.ready == Readiness::Notify && state_ == State::Running ? nlohmann::json(ready_)
+                                                                                                : nlohmann::json()},
+                        {"status", notify_status_.empty() ? nlohmann::json() : nlohmann::json(notify_status_)},
+                        {"cgroup", cgroup_ ? nlohmann::json(cgroup_->path()) : nlohmann::json()}};
+    if (exit_ && state_ == State::Exited) {
+        if (exit_->signal) j["signal"] = sys::signal_name(exit_->signal);
+        else j["exit_code"] = exit_->exit_code;
+    }
+    if (!failure_.empty()) j["error"] = failure_;
+    if (!exit_reason_.empty()) j["reason"] = exit_reason_;
+    return j;
+}
+
 void ContainerActor::write_state() {
     nlohmann::json j = {{"name", spec_.name}, {"state", frozen_ ? "paused" : state_name(state_)}, {"pid", pid_},
                         {"updated", rfc3339_nano(std::chrono::system_clock::now())}};
@@ -99,6 +146,7 @@ void ContainerActor::write_state() {
         j["signal"] = exit_->signal ? nlohmann::json(exit_->signal) : nlohmann::json(nullptr);
     }
     if (!failure_.empty()) j["error"] = failure_;
+    if (health_ != Health::None) j["health"] = health_name(health_);
     try {
         write_file_atomic(paths_.state, j.dump() + "\n");
     } catch (const std::exception&) {
@@ -111,16 +159,22 @@ void ContainerActor::write_state() {
 // namespace and so never appears in the host's mount table.
 //
 // A restart keeps the layer, as `docker restart` keeps a container's files.
+//
+// The directory is root's alone (0700): the notify socket in it is
+// reachable from inside the container, through its bind mount, but not by
+// other users of the host.
 void ContainerActor::prepare_rootfs() {
     std::error_code ec;
-    if (restarts_ == 0) fs::remove_all(paths_.dir, ec);
+    if (!layer_made_) fs::remove_all(paths_.dir, ec);
     if (ec) throw Error("remove stale \"" + paths_.dir.string() + "\": " + ec.message());
     fs::create_directories(paths_.rootfs, ec);
+    if (!ec) fs::permissions(paths_.dir, fs::perms::owner_all, ec);
     if (!ec && !spec_.image.empty() && !spec_.read_only) {
         fs::create_directory(paths_.upper, ec);
         if (!ec) fs::create_directory(paths_.work, ec);
     }
     if (ec) throw Error("create \"" + paths_.dir.string() + "\": " + ec.message());
+    layer_made_ = true;
 }
 
 // The container's whole life: wait for its dependencies, then run it,
@@ -137,22 +191,68 @@ reactor::Task<void> ContainerActor::run() {
     while (unmet.empty()) {
         const auto began = std::chrono::steady_clock::now();
         co_await run_once();
-        if (stop_requested_ || !restart_wanted()) break;
-        const std::optional<unsigned>& max = spec_.restart.max_retries;
-        if (spec_.restart.policy == RestartPolicy::OnFailure && max && *max > 0 && restarts_ >= *max) {
-            emit(EventKind::GaveUp, {}, "restarted " + std::to_string(restarts_) + " times");
-            break;
-        }
-        // A run that lasted a while was not part of a crash loop.
-        if (std::chrono::steady_clock::now() - began >= spec_.restart.reset_after) delay = spec_.restart.initial;
-        restart_timer_.expires_after(delay);
-        co_await restart_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         if (stop_requested_) break;
-        delay = std::min(delay * 2, spec_.restart.max);
+        if (!unhealthy_restart_) {
+            // An unhealthy container ended by on_unhealthy: restart comes back
+            // at once, whatever the policy; otherwise the policy decides.
+            if (!restart_wanted()) break;
+            const std::optional<unsigned>& max = spec_.restart.max_retries;
+            if (spec_.restart.policy == RestartPolicy::OnFailure && max && *max > 0 && restarts_ >= *max) {
+                emit(EventKind::GaveUp, {}, "restarted " + std::to_string(restarts_) + " times");
+                break;
+            }
+            // A run that lasted a while was not part of a crash loop.
+            if (std::chrono::steady_clock::now() - began >= spec_.restart.reset_after) delay = spec_.restart.initial;
+            if (delay.count() > 0) {
+                waiting_restart_ = true;
+                restart_timer_.expires_after(delay);
+                co_await restart_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+                waiting_restart_ = false;
+            }
+            if (stop_requested_) break;
+            delay = std::min(delay * 2, spec_.restart.max);
+        }
         ++restarts_;
     }
     ended_ = true;
+    ++ends_;
+    ended_signal_.cancel();
     notify_neighbours();
+}
+
+reactor::Task<void> ContainerActor::wait_ended() {
+    const std::uint64_t ends = ends_;
+    // Several may wait at once: only cancel() (at the end of run()) touches
+    // the timer, whose expiry stays "never".
+    while (!ended_ && ends_ == ends) co_await ended_signal_.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+void ContainerActor::start() {
+    if (!ended_) throw Error(spec_.name + ": already running");
+    ended_ = false;
+    stop_requested_ = false;
+    operator_stopped_ = false;
+    state_ = State::Created;
+}
+
+void ContainerActor::replace_spec(ContainerSpec spec, fs::path image_rootfs) {
+    if (!ended_) throw Error(spec_.name + ": still running");
+    spec_ = std::move(spec);
+    image_rootfs_ = std::move(image_rootfs);
+    restarts_ = 0;
+    layer_made_ = false;
+    started_once_ = ready_once_ = healthy_once_ = false;
+    reset_run();
+    state_ = State::Created;
+}
+
+void ContainerActor::clear_dependencies() {
+    for (auto& [d, condition] : dependencies_) std::erase(d->dependents_, this);
+    for (ContainerActor* d : dependents_)
+        std::erase_if(d->dependencies_, [this](const auto& link) { return link.first == this; });
+    dependencies_.clear();
+    dependents_.clear();
+    wakeup_.cancel();
 }
 
 bool ContainerActor::restart_wanted() const {
@@ -185,8 +285,12 @@ reactor::Task<std::string> ContainerActor::wait_for_dependencies() {
         for (const auto& [dep, condition] : dependencies_) {
             const std::string quoted = "dependency \"" + dep->spec().name + "\"";
             if (condition == DependencyCondition::Started) {
-                if (dep->started_once_) continue;
-                if (dep->ended_) co_return quoted + " never started";
+                if (dep->ready_once_) continue;
+                if (dep->ended_)
+                    co_return quoted + (dep->started_once_ ? " never sent READY=1" : " never started");
+            } else if (condition == DependencyCondition::Healthy) {
+                if (dep->healthy_once_) continue;
+                if (dep->ended_) co_return quoted + " never became healthy";
             } else {
                 if (dep->ended_ && dep->succeeded()) continue;
                 if (dep->ended_) co_return quoted + " did not complete successfully";
@@ -238,6 +342,11 @@ reactor::Task<void> ContainerActor::run_once() {
         } else {
             plan.lower = spec_.rootfs;
         }
+        if (spec_.ready == Readiness::Notify) {
+            open_notify_socket();
+            plan.notify_dir = paths_.notify_dir;
+            request.spec.env.push_back(std::string("NOTIFY_SOCKET=") + kNotifySocketInContainer);
+        }
         if (cgroups_) {
             try {
                 cgroup_.emplace(cgroups_->create(spec_));
@@ -288,8 +397,17 @@ reactor::Task<void> ContainerActor::finish_cgroup() {
     remove_cgroup_now();
 }
 
+// Tells this run's watchers that it is over, and stops their waits.
+void ContainerActor::end_run_scope() noexcept {
+    if (!run_scope_ || run_scope_->ended) return;
+    run_scope_->ended = true;
+    boost::system::error_code ignored;
+    run_scope_->health_timer.cancel();
+    if (run_scope_->notify) run_scope_->notify->cancel(ignored);  // closed once its read has ended
+}
+
 void ContainerActor::remove_cgroup_now() noexcept {
-    if (run_ended_) *run_ended_ = true;
+    end_run_scope();
     if (!cgroup_) return;
     cgroup_events_.reset();
     oom_watch_.reset();
@@ -326,31 +444,39 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out
         co_return;
     }
     state_ = State::Running;
+    started_at_ = std::chrono::system_clock::now();
+    if (spec_.healthcheck) health_ = Health::Starting;
     write_state();
     emit(EventKind::Started);
-    if (!started_once_) {
-        started_once_ = true;
+    const bool first_start = !started_once_;
+    started_once_ = true;
+    if (spec_.ready == Readiness::Exec && !ready_once_) {
+        ready_once_ = true;
         notify_neighbours();
+    } else if (first_start) {
+        notify_neighbours();  // a dependency that failed to start no longer blocks a stop
     }
     // A stop signal sent while the init was still in setup meant nothing to
     // it: send it again. (stop_in_order() marks a stop requested long before
     // it signals, once the dependents have ended: nothing to repeat then.)
     if (stop_sent_) stop(stop_signal_, stop_grace_);
-    auto run_ended = run_ended_ = std::make_shared<bool>(false);
+    std::shared_ptr<RunScope> run = run_scope_;
     if (cgroup_) {
         try {
             oom_watch_ = cgroup::OomWatch::open(ex_, *cgroup_);
         } catch (const std::exception& e) {
             spdlog::warn("{}: OOM events will not be reported: {}", spec_.name, e.what());
         }
-        if (oom_watch_) asio::co_spawn(ex_, watch_oom(run_ended), asio::detached);
+        if (oom_watch_) asio::co_spawn(ex_, watch_oom(run), asio::detached);
     }
+    if (run->notify) asio::co_spawn(ex_, read_notifications(run), asio::detached);
+    if (spec_.healthcheck) asio::co_spawn(ex_, watch_health(run), asio::detached);
     // The container has ended when its output is drained, its init is
     // reaped, and its cgroup is empty (pid: host leaves room for processes
     // that outlive the init).
     co_await (pump_output(std::move(out), OutputStream::Stdout) &&
               pump_output(std::move(err), OutputStream::Stderr) && wait_for_exit() && wait_until_empty());
-    *run_ended = true;
+    end_run_scope();
     if (oom_watch_) oom_watch_->cancel();
     state_ = State::Exited;
 }
@@ -407,11 +533,11 @@ reactor::Task<void> ContainerActor::wait_until_empty() {
 
 // Reports each OOM kill while the container runs. The v1 notification may
 // come just before the kill is counted: look again shortly after.
-reactor::Task<void> ContainerActor::watch_oom(std::shared_ptr<bool> run_ended) {
+reactor::Task<void> ContainerActor::watch_oom(std::shared_ptr<RunScope> run) {
     try {
-        while (!*run_ended) {
+        while (!run->ended) {
             co_await oom_watch_->wait();
-            for (int look = 0; look < 2 && !*run_ended && cgroup_; ++look) {
+            for (int look = 0; look < 2 && !run->ended && cgroup_; ++look) {
                 const std::uint64_t kills = cgroup_->oom_kills();
                 if (kills > oom_kills_reported_) {
                     emit_oom(kills);
@@ -528,6 +654,26 @@ void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
     stop_requested_ = true;
     restart_timer_.cancel();
     wakeup_.cancel();
+    end_run(signal, grace);
+}
+
+void ContainerActor::stop_by_operator(std::chrono::milliseconds default_grace) {
+    operator_stopped_ = true;
+    stop(spec_.stop_signal, spec_.stop_grace_period.value_or(default_grace));
+}
+
+void ContainerActor::send_signal(int signal) {
+    if (state_ != State::Running || !has_live_processes()) throw Error(spec_.name + ": not running");
+    try {
+        if (has_live_init()) watch_->send_signal(signal);
+        else if (cgroup_) cgroup_->signal_all(signal);
+    } catch (const Error& e) {
+        throw e.context(spec_.name);
+    }
+}
+
+// Ends this run (not the actor: the run loop decides what follows).
+void ContainerActor::end_run(int signal, std::chrono::milliseconds grace) {
     stop_sent_ = true;
     stop_signal_ = signal;
     stop_grace_ = grace;
@@ -552,7 +698,7 @@ void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
 void ContainerActor::arm_kill_timer() {
     kill_timer_.expires_after(stop_grace_);
     kill_timer_.async_wait([this](boost::system::error_code ec) {
-        if (!ec && has_live_processes()) kill();
+        if (!ec && has_live_processes()) kill_processes();
     });
 }
 
@@ -560,6 +706,11 @@ void ContainerActor::kill() {
     stop_requested_ = true;
     restart_timer_.cancel();
     wakeup_.cancel();
+    kill_processes();
+}
+
+// Ends this run at once (the run loop decides what follows).
+void ContainerActor::kill_processes() {
     stop_sent_ = true;
     stop_grace_ = std::chrono::milliseconds(0);
     if (!has_live_processes()) return;

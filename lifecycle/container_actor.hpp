@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <optional>
 
+#include <boost/asio/local/datagram_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cgroup/cgroup.hpp"
 #include "cgroup/oom_watch.hpp"
@@ -25,28 +27,49 @@ namespace rusty::lifecycle {
 // The per-container directory under the fleet's state directory.
 struct ContainerPaths {
     explicit ContainerPaths(const std::filesystem::path& dir)
-        : dir(dir), upper(dir / "upper"), work(dir / "work"), rootfs(dir / "rootfs"), state(dir / "state.json") {}
+        : dir(dir),
+          upper(dir / "upper"),
+          work(dir / "work"),
+          rootfs(dir / "rootfs"),
+          state(dir / "state.json"),
+          notify_dir(dir / "notify") {}
     std::filesystem::path dir;
     std::filesystem::path upper;   // the container's private writes
     std::filesystem::path work;    // overlayfs scratch space
     std::filesystem::path rootfs;  // mount point of its root (in its own mount namespace only)
     std::filesystem::path state;   // state.json, written atomically
+    std::filesystem::path notify_dir;  // ready: notify — holds notify.sock, bound into the container
 };
 
 class ContainerActor {
 public:
     enum class State { Created, Starting, Running, Exited, Failed, NotStarted };
+    enum class Health { None, Starting, Healthy, Unhealthy };
 
     // `image_rootfs` is the image's directory when spec.image is set.
     // `cgroups` gives each run its own cgroup; null on a host without cgroups.
+    // `default_grace` is the stop grace period when spec has none (an
+    // unhealthy container is stopped with it before its restart).
     ContainerActor(boost::asio::any_io_executor ex, HelperClient& helper, FleetObserver& observer,
                    cgroup::FleetCgroups* cgroups, ContainerSpec spec, std::filesystem::path image_rootfs,
-                   ContainerPaths paths);
+                   ContainerPaths paths, std::chrono::milliseconds default_grace);
 
     // Runs the container to its end: waits for its dependencies, runs it,
     // and restarts it as its restart policy says. Never throws: every
-    // failure becomes a Failed event.
+    // failure becomes a Failed event. Once it has returned (ended()), the
+    // fleet may call start() and run() again.
     reactor::Task<void> run();
+    bool ended() const { return ended_; }
+    // Completes once the current run() has returned (at once if it has).
+    reactor::Task<void> wait_ended();
+    // Makes an ended actor ready for another run(): the operator's start.
+    // Keeps its writable layer, as `docker start` does.
+    void start();
+    // Gives an ended actor a new spec (reload): its next run() starts afresh,
+    // with a new writable layer and no restarts counted.
+    void replace_spec(ContainerSpec spec, std::filesystem::path image_rootfs);
+    // Drops every link made by add_dependency, both ways (reload rewires).
+    void clear_dependencies();
 
     // Called by the fleet before run(): this container starts only once
     // `dependency` meets `condition`, and is stopped before it.
@@ -60,8 +83,14 @@ public:
     // process once the init is gone), then after `grace` SIGKILL to every
     // process of its cgroup. A paused container is thawed to take the signal.
     void stop(int signal, std::chrono::milliseconds grace);
+    // The operator's stop: as stop(), and the container shows as "stopped".
+    void stop_by_operator(std::chrono::milliseconds default_grace);
     // SIGKILL to every process now.
     void kill();
+    // `signal` to the running init (or, once it is gone, to every process of
+    // its cgroup); the restart policy applies if it ends. Throws rusty::Error
+    // when it is not running.
+    void send_signal(int signal);
     // Last resort when the reactor can no longer run this actor (an error
     // escaped, or the fleet is torn down early): SIGKILL, a blocking reap and
     // the cgroup removed, so nothing outlives its fleet or stays a zombie.
@@ -80,13 +109,33 @@ public:
     // empty when it has none.
     std::string cgroup_path() const { return cgroup_ ? cgroup_->path() : std::string(); }
 
+    // One row of `ps`: name, state, pid, restarts, started, exit_code,
+    // signal, health, ready, status, cgroup.
+    nlohmann::json status() const;
+    static std::string_view health_name(Health health);
+
     const ContainerSpec& spec() const { return spec_; }
+    const std::filesystem::path& image_rootfs() const { return image_rootfs_; }
     State state() const { return state_; }
     // True once it ran and exited with status 0 (or never started because a
     // stop came first).
     bool succeeded() const;
 
 private:
+    // What lives exactly as long as one run: the coroutines watching it
+    // (OOM, health, notify) hold it, so a late wake-up of a finished run
+    // sees `ended` and touches nothing.
+    struct RunScope {
+        explicit RunScope(boost::asio::any_io_executor ex) : health_timer(ex) {}
+        bool ended = false;
+        boost::asio::steady_timer health_timer;
+        std::shared_ptr<boost::asio::local::datagram_protocol::socket> notify;
+    };
+    struct CheckResult {
+        bool passed = false;
+        std::string output;  // what the check printed (its last 4 KiB at most), or why it did not run
+    };
+
     reactor::Task<void> run_once();
     reactor::Task<std::string> wait_for_dependencies();
     bool restart_wanted() const;
@@ -95,9 +144,18 @@ private:
     reactor::Task<void> supervise(UniqueFd setup_error, UniqueFd out, UniqueFd err);
     reactor::Task<void> wait_for_exit();
     reactor::Task<void> wait_until_empty();
-    reactor::Task<void> watch_oom(std::shared_ptr<bool> run_ended);
+    reactor::Task<void> watch_oom(std::shared_ptr<RunScope> run);
+    reactor::Task<void> watch_health(std::shared_ptr<RunScope> run);
+    reactor::Task<CheckResult> run_health_check();
+    void on_check_result(CheckResult result, bool in_start_period, unsigned& failures);
+    void open_notify_socket();
+    reactor::Task<void> read_notifications(std::shared_ptr<RunScope> run);
+    void on_notification(std::string_view message);
+    void end_run(int signal, std::chrono::milliseconds grace);
+    void kill_processes();
     reactor::Task<void> finish_cgroup();
     void remove_cgroup_now() noexcept;
+    void end_run_scope() noexcept;
     reactor::Task<void> pump_output(UniqueFd fd, OutputStream stream);
     reactor::Task<std::string> read_setup_failure(UniqueFd fd);
     void prepare_rootfs();
@@ -118,6 +176,7 @@ private:
     ContainerSpec spec_;
     std::filesystem::path image_rootfs_;
     ContainerPaths paths_;
+    std::chrono::milliseconds default_grace_;
 
     State state_ = State::Created;
     pid_t pid_ = 0;
@@ -126,24 +185,37 @@ private:
     std::optional<cgroup::ContainerCgroup> cgroup_;
     std::optional<reactor::KernfsWatch> cgroup_events_;  // v2 cgroup.events
     std::unique_ptr<cgroup::OomWatch> oom_watch_;
-    std::shared_ptr<bool> run_ended_;  // tells this run's OOM watcher to stop
+    std::shared_ptr<RunScope> run_scope_;  // this run's; ended when the run ends
     bool cgroup_empty_ = false;
     bool frozen_ = false;
     std::uint64_t oom_kills_reported_ = 0;
     std::string exit_reason_;
     std::string failure_;
     bool stop_requested_ = false;
-    bool stop_sent_ = false;  // stop() or kill() was called (not just a stop requested)
+    bool stop_sent_ = false;  // this run was signalled to end (not just a stop requested)
     int stop_signal_ = SIGTERM;
     std::chrono::milliseconds stop_grace_{0};
     boost::asio::steady_timer kill_timer_;
 
+    Health health_ = Health::None;
+    bool ready_ = false;           // ready: notify, and READY=1 came in this run
+    std::string notify_status_;    // the last STATUS= of this run
+    std::optional<std::chrono::system_clock::time_point> started_at_;  // this run's exec
+    bool unhealthy_restart_ = false;  // this run ends because it turned unhealthy: start again
+
     // Across runs.
     unsigned restarts_ = 0;
+    bool layer_made_ = false;      // the writable layer exists; kept by restarts and start()
     bool started_once_ = false;  // exec'd at least once
-    bool ended_ = false;         // run() is over: no run or restart will follow
+    bool ready_once_ = false;    // exec'd, and (ready: notify) said READY=1, at least once
+    bool healthy_once_ = false;  // its health check passed at least once
+    bool waiting_restart_ = false;  // between two runs, in the backoff delay
+    bool operator_stopped_ = false;  // ended by stop_by_operator()
+    std::uint64_t ends_ = 0;     // how many times run() has returned
+    bool ended_ = false;         // run() is over: no run or restart will follow (until start())
     boost::asio::steady_timer restart_timer_;  // the delay before a restart; cancelled by a stop
     boost::asio::steady_timer wakeup_;  // cancelled when a dependency or dependent changes, or on stop
+    boost::asio::steady_timer ended_signal_;  // cancelled each time run() returns
     std::vector<std::pair<ContainerActor*, DependencyCondition>> dependencies_;
     std::vector<ContainerActor*> dependents_;
 };

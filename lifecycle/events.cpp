@@ -14,6 +14,9 @@ std::string_view to_string(EventKind kind) {
         case EventKind::Resumed: return "resumed";
         case EventKind::Oom: return "oom";
         case EventKind::GaveUp: return "gave_up";
+        case EventKind::Healthy: return "healthy";
+        case EventKind::Unhealthy: return "unhealthy";
+        case EventKind::Ready: return "ready";
     }
     return "unknown";
 }

@@ -21,6 +21,9 @@ enum class EventKind {
     Resumed,  // its cgroup is thawed
     Oom,      // the OOM killer killed a process in it (reason says how many so far)
     GaveUp,   // its restart policy's maximum was reached: no more restarts
+    Healthy,    // its health check passed (after starting, or after being unhealthy)
+    Unhealthy,  // its health check failed `retries` times in a row (reason: the last output)
+    Ready,      // ready: notify — it sent READY=1 on its NOTIFY_SOCKET
 };
 std::string_view to_string(EventKind kind);
 
@@ -32,7 +35,8 @@ struct Event {
     std::optional<int> exit_code;   // Exited normally
     std::optional<int> signal;      // Exited by a signal
     std::string error;              // Failed: what went wrong
-    std::string reason;             // Exited: "OOMKilled" or empty; Oom: the count
+    std::string reason;             // Exited: "OOMKilled" or empty; Oom: the count;
+                                    // Unhealthy: the last check's output; Ready: its STATUS=
     unsigned restarts = 0;          // how often it was restarted before this event
 };
 

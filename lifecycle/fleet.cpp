@@ -25,6 +25,7 @@
 #include "image/image_store.hpp"
 #include "lifecycle/container_actor.hpp"
 #include "lifecycle/helper_fork.hpp"
+#include "lifecycle/fleet_impl.hpp"
 #include "reactor/signal_reader.hpp"
 
 namespace rusty {
@@ -33,41 +34,24 @@ namespace fs = std::filesystem;
 using lifecycle::ContainerActor;
 using lifecycle::ContainerPaths;
 
-struct Fleet::Impl {
-    Impl(FleetSpec s, FleetOptions o, FleetObserver& obs)
-        : spec(std::move(s)), options(std::move(o)), observer(obs) {}
+namespace {
+// The completion of a detached coroutine whose failure is only worth a log line.
+auto log_failure(const char* what) {
+    return [what](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& err) {
+            spdlog::error("{}: {}", what, err.what());
+        }
+    };
+}
+}  // namespace
 
-    void prepare();
-    void check_layout(const fs::path& image_dir) const;
-    fs::path container_dir(const std::string& name) const { return state_dir / name; }
-    void lock_state_dir();
-    reactor::Task<void> handle_signals(reactor::SignalReader& signals);
-    void handle_signal(int sig);
-    void on_actor_done();
-    void stop_all();
-    void kill_all();
-    void remove_state();
-    void prepare_cgroups();
-    ContainerActor& actor(const std::string& name) const;
-
-    FleetSpec spec;
-    FleetOptions options;
-    FleetObserver& observer;
-    fs::path state_dir;
-    UniqueFd lock;
-    std::vector<fs::path> image_rootfs;  // per container, empty for rootfs ones
-    std::optional<cgroup::FleetCgroups> cgroups;  // none on a host without cgroups
-
-    std::optional<lifecycle::HelperProcess> helper;
-    std::optional<asio::io_context> io;
-    std::optional<lifecycle::HelperClient> helper_client;
-    std::vector<std::unique_ptr<ContainerActor>> actors;
-    reactor::SignalReader* signals = nullptr;
-    std::size_t running_actors = 0;
-    bool stopping = false;
-    int stop_signal = 0;
-    bool ran = false;
-};
+void EventTee::on_event(const Event& event) {
+    observer_.on_event(event);
+    if (control) control->publish(to_json(event));
+}
 
 void Fleet::Impl::lock_state_dir() {
     fs::path lock_path = state_dir / "lock";
@@ -110,7 +94,7 @@ void Fleet::Impl::lock_state_dir() {
 // on start and removed at the end: it must not be one of the fleet's own
 // files, nor hold the images (a fleet named "images" with a container named
 // "busybox" would delete the built-in image, shared by all fleets).
-void Fleet::Impl::check_layout(const fs::path& image_dir) const {
+void Fleet::Impl::check_layout(const FleetSpec& fleet, const fs::path& image_dir) const {
     auto normal = [](const fs::path& p) {
         std::error_code ec;
         fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
@@ -122,14 +106,14 @@ void Fleet::Impl::check_layout(const fs::path& image_dir) const {
     };
     const fs::path images = normal(image_dir);
     bool overlap = inside(normal(state_dir), images);
-    for (const ContainerSpec& c : spec.containers) {
-        if (c.name == "lock" || c.name == "supervisor.json")  // parse_fleet refuses them too
+    for (const ContainerSpec& c : fleet.containers) {
+        if (c.name == "lock" || c.name == "supervisor.json" || c.name == "control.sock")  // parse_fleet refuses them too
             throw ConfigError("/containers/" + c.name,
                               "the container name \"" + c.name + "\" is reserved for the fleet's own state");
         overlap = overlap || inside(images, normal(container_dir(c.name)));
     }
     if (overlap)
-        throw ConfigError("", "fleet \"" + spec.name + "\": its state directory \"" + state_dir.string() +
+        throw ConfigError("", "fleet \"" + fleet.name + "\": its state directory \"" + state_dir.string() +
                                   "\" overlaps the image directory \"" + image_dir.string() +
                                   "\"; use another fleet name or state directory");
 }
@@ -137,13 +121,13 @@ void Fleet::Impl::check_layout(const fs::path& image_dir) const {
 // Checks every limit against the host before anything starts: one the host
 // cannot enforce is a ConfigError, or a warning with best_effort_limits.
 void Fleet::Impl::prepare_cgroups() {
-    cgroup::Layout layout = options.cgroup_layout ? *options.cgroup_layout : cgroup::Layout::detect();
-    for (const std::string& warning : check_on_host(spec, options, layout)) spdlog::warn("{}", warning);
-    if (layout.mode() == cgroup::Mode::None) {
+    layout = options.cgroup_layout ? *options.cgroup_layout : cgroup::Layout::detect();
+    for (const std::string& warning : check_on_host(spec, options, *layout)) spdlog::warn("{}", warning);
+    if (layout->mode() == cgroup::Mode::None) {
         spdlog::warn("no cgroup hierarchy is mounted: containers run without cgroups");
         return;
     }
-    cgroups.emplace(std::move(layout), spec);
+    cgroups.emplace(*layout, spec);
 }
 
 std::vector<std::string> check_on_host(FleetSpec& spec, const FleetOptions& options, const cgroup::Layout& layout) {
@@ -163,26 +147,8 @@ std::vector<std::string> check_on_host(FleetSpec& spec, const FleetOptions& opti
 void Fleet::Impl::prepare() {
     state_dir = options.state_dir.empty() ? options.state_root / spec.name : options.state_dir;
     prepare_cgroups();
-    fs::path image_dir = options.image_dir.empty() ? options.state_root / "images" : options.image_dir;
-    check_layout(image_dir);
-    // Each distinct image once, however many containers use it.
-    image::ImageStore images(image_dir);
-    std::map<std::string, fs::path> built;
-    for (const ContainerSpec& c : spec.containers) {
-        if (c.image.empty()) {
-            image_rootfs.emplace_back();
-            continue;
-        }
-        auto it = built.find(c.image);
-        if (it == built.end()) {
-            try {
-                it = built.emplace(c.image, images.ensure(c.image)).first;
-            } catch (const Error& e) {
-                throw e.context(c.name);
-            }
-        }
-        image_rootfs.push_back(it->second);
-    }
+    check_layout(spec, image_dir());
+    image_rootfs = build_images(spec);
     lock_state_dir();
     if (cgroups) cgroups->lock();
     nlohmann::json info = {{"name", spec.name}, {"pid", ::getpid()},
@@ -201,10 +167,63 @@ void Fleet::Impl::remove_state() {
     fs::remove(state_dir, ec);  // only if empty: never take a user's files with it
 }
 
+// Each container's image directory (empty for a rootfs one), each distinct
+// image built once however many containers use it.
+std::vector<fs::path> Fleet::Impl::build_images(const FleetSpec& fleet) const {
+    image::ImageStore images(image_dir());
+    std::map<std::string, fs::path> built;
+    std::vector<fs::path> rootfs;
+    for (const ContainerSpec& c : fleet.containers) {
+        if (c.image.empty()) {
+            rootfs.emplace_back();
+            continue;
+        }
+        auto it = built.find(c.image);
+        if (it == built.end()) {
+            try {
+                it = built.emplace(c.image, images.ensure(c.image)).first;
+            } catch (const Error& e) {
+                throw e.context(c.name);
+            }
+        }
+        rootfs.push_back(it->second);
+    }
+    return rootfs;
+}
+
+fs::path Fleet::Impl::image_dir() const {
+    return options.image_dir.empty() ? options.state_root / "images" : options.image_dir;
+}
+
+std::unique_ptr<ContainerActor> Fleet::Impl::make_actor(const ContainerSpec& c, fs::path rootfs) {
+    return std::make_unique<ContainerActor>(io->get_executor(), *helper_client, tee, cgroups ? &*cgroups : nullptr,
+                                            c, std::move(rootfs), ContainerPaths(container_dir(c.name)),
+                                            options.stop_grace);
+}
+
+// From the specs, anew: a reload may have changed any of them.
+void Fleet::Impl::link_dependencies() {
+    for (auto& a : actors) a->clear_dependencies();
+    for (auto& a : actors)
+        for (const Dependency& d : a->spec().depends_on) a->add_dependency(actor(d.name), d.condition);
+}
+
+void Fleet::Impl::launch(ContainerActor& a) {
+    ++running_actors;
+    asio::co_spawn(io->get_executor(), a.run(), [this](std::exception_ptr) { on_actor_done(); });
+}
+
 void Fleet::Impl::on_actor_done() {
-    if (--running_actors > 0) return;
+    --running_actors;
+    maybe_finish();
+}
+
+void Fleet::Impl::maybe_finish() {
+    if (finished || running_actors > 0 || holds > 0) return;
+    finished = true;
     helper_client->close();
     if (signals) signals->cancel();
+    if (control) control->close();
 }
 
 // Each container is stopped once the containers depending on it have ended.
@@ -222,7 +241,7 @@ reactor::Task<void> Fleet::Impl::handle_signals(reactor::SignalReader& reader) {
         // cancel() only reaches a wait in flight; a signal read in the same
         // turn as the last exit would start a new wait nobody cancels, so
         // the loop also checks that containers remain.
-        while (running_actors > 0) {
+        while (!finished) {
             signalfd_siginfo info = co_await reader.next();
             handle_signal(static_cast<int>(info.ssi_signo));
         }
@@ -254,7 +273,16 @@ void Fleet::Impl::handle_signal(int sig) {
             }
             break;
         case SIGHUP:
-            spdlog::info("SIGHUP: reload is not supported yet; ignored");
+            if (stopping) break;
+            asio::co_spawn(io->get_executor(), reload(), [](std::exception_ptr e, nlohmann::json summary) {
+                try {
+                    if (e) std::rethrow_exception(e);
+                    spdlog::info("SIGHUP: reloaded: {}", summary.dump());
+                } catch (const std::exception& error) {
+                    // The fleet runs on unchanged: say why the new file was not used.
+                    spdlog::error("SIGHUP: reload refused, nothing changed: {}", error.what());
+                }
+            });
             break;
         default:  // SIGCHLD: each container is reaped through its pidfd
             break;
@@ -270,16 +298,12 @@ Fleet::Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer)
         impl_->helper.emplace(lifecycle::HelperProcess::start());
         impl_->io.emplace(1);
         impl_->helper_client.emplace(impl_->io->get_executor(), impl_->helper->take_socket());
-        for (std::size_t i = 0; i < impl_->spec.containers.size(); ++i) {
-            const ContainerSpec& c = impl_->spec.containers[i];
-            impl_->actors.push_back(std::make_unique<ContainerActor>(
-                impl_->io->get_executor(), *impl_->helper_client, observer,
-                impl_->cgroups ? &*impl_->cgroups : nullptr, c, impl_->image_rootfs[i],
-                ContainerPaths(impl_->container_dir(c.name))));
-        }
-        for (std::size_t i = 0; i < impl_->spec.containers.size(); ++i) {
-            for (const Dependency& d : impl_->spec.containers[i].depends_on)
-                impl_->actors[i]->add_dependency(impl_->actor(d.name), d.condition);
+        for (std::size_t i = 0; i < impl_->spec.containers.size(); ++i)
+            impl_->actors.push_back(impl_->make_actor(impl_->spec.containers[i], impl_->image_rootfs[i]));
+        impl_->link_dependencies();
+        if (impl_->options.control_socket) {
+            impl_->control.emplace(impl_->io->get_executor(), impl_->state_dir / "control.sock", *impl_);
+            impl_->tee.control = &*impl_->control;
         }
     } catch (...) {
         // ~Fleet will not run: leave no lock file or state of ours behind
@@ -291,10 +315,15 @@ Fleet::Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer)
 
 Fleet::~Fleet() {
     Impl& s = *impl_;
+    s.finished = true;  // coroutine frames destroyed below must not try to end the fleet again
     // run() returns only when every container has ended; this is for a
     // fleet torn down otherwise (run() threw, or was never called).
     for (auto& actor : s.actors) actor->kill_and_reap();
+    for (auto& actor : s.retired) actor->kill_and_reap();
+    s.tee.control = nullptr;
+    s.control.reset();
     s.actors.clear();
+    s.retired.clear();
     if (s.cgroups)
         for (const std::string& problem : s.cgroups->remove()) spdlog::warn("cannot remove cgroup {}", problem);
     s.helper_client.reset();
@@ -305,9 +334,14 @@ Fleet::~Fleet() {
 
 const fs::path& Fleet::state_dir() const { return impl_->state_dir; }
 
-ContainerActor& Fleet::Impl::actor(const std::string& name) const {
+ContainerActor* Fleet::Impl::find_actor(const std::string& name) const {
     for (const auto& a : actors)
-        if (a->spec().name == name) return *a;
+        if (a->spec().name == name) return a.get();
+    return nullptr;
+}
+
+ContainerActor& Fleet::Impl::actor(const std::string& name) const {
+    if (ContainerActor* a = find_actor(name)) return *a;
     throw Error("no container named \"" + name + "\" in fleet \"" + spec.name + "\"");
 }
 
@@ -345,22 +379,10 @@ FleetResult Fleet::run() {
         s.signals = &*signals;
         asio::co_spawn(ex, s.handle_signals(*signals), asio::detached);
     }
-    asio::co_spawn(ex, s.helper_client->run(), [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& err) {
-            spdlog::error("helper connection: {}", err.what());
-        }
-    });
-    s.running_actors = s.actors.size();
-    for (auto& actor : s.actors) {
-        asio::co_spawn(ex, actor->run(), [&s](std::exception_ptr) { s.on_actor_done(); });
-    }
-    if (s.actors.empty()) {
-        s.running_actors = 1;
-        s.on_actor_done();
-    }
+    asio::co_spawn(ex, s.helper_client->run(), log_failure("helper connection"));
+    if (s.control) asio::co_spawn(ex, s.control->run(), log_failure("control socket"));
+    for (auto& actor : s.actors) s.launch(*actor);
+    s.maybe_finish();  // a fleet of no containers
     s.io->run();
     s.signals = nullptr;
     if (signals) {
@@ -371,6 +393,7 @@ FleetResult Fleet::run() {
 
     FleetResult result;
     result.stop_signal = s.stop_signal;
+    result.stopped = s.stopping;
     result.all_succeeded = true;
     for (auto& actor : s.actors) result.all_succeeded = result.all_succeeded && actor->succeeded();
     return result;

@@ -38,6 +38,11 @@ struct FleetOptions {
     bool handle_signals = true;
     // Replaces fleet.json's cgroup_parent (an absolute cgroup path).
     std::optional<std::string> cgroup_parent;
+    // fleet.json, re-read by reload (SIGHUP or the reload verb); empty: reload is refused.
+    std::filesystem::path config_path;
+    // Serve the control socket, <state dir>/control.sock (mode 0600), for
+    // `rusty-supervisor ps`, `stop`, … (see lifecycle/control_server.hpp).
+    bool control_socket = true;
     // The cgroup hierarchies to use; empty: detected from /proc/self/mountinfo.
     // A subset of the host's (e.g. only its v1 mounts) makes the fleet behave
     // as on such a host: the tests use it to run the pure-v1 paths for real.
@@ -47,6 +52,7 @@ struct FleetOptions {
 struct FleetResult {
     bool all_succeeded = false;  // every container exited with status 0
     int stop_signal = 0;         // the signal that stopped the fleet, if any
+    bool stopped = false;        // a stop was asked for: a signal, request_stop() or the stop verb
 };
 
 // What `check` adds to parsing: the fleet's limits against this host's
@@ -58,6 +64,8 @@ std::vector<std::string> check_on_host(FleetSpec& spec, const FleetOptions& opti
 
 class Fleet {
 public:
+    struct Impl;
+
     // Throws (nothing started yet) if the fleet cannot run: rusty::ConfigError
     // when the options do not fit it (state directory not its own, or
     // overlapping the images), rusty::Error for everything else.
@@ -88,7 +96,6 @@ public:
     const std::filesystem::path& state_dir() const;
 
 private:
-    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 

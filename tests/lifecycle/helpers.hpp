@@ -219,6 +219,7 @@ struct RunOptions {
     bool handle_signals = false;
     std::chrono::milliseconds limit{30'000};  // the watchdog's
     std::optional<cgroup::Layout> cgroup_layout;  // default: the host's, detected
+    fs::path config_path;  // FleetOptions::config_path: what a reload re-reads
 };
 
 struct RunResult {
@@ -252,6 +253,7 @@ inline RunResult run_fleet(const std::string& json, const fs::path& state_root, 
     options.handle_signals = run.handle_signals;
     options.cgroup_parent = test_cgroup_parent();
     options.cgroup_layout = run.cgroup_layout;
+    options.config_path = run.config_path;
     RunResult r;
     {
         Fleet fleet(std::move(spec), options, recorder);
@@ -277,6 +279,11 @@ inline RunResult run_fleet(const std::string& json, const fs::path& state_root, 
     CHECK_FALSE(r.watchdog_fired);
     CHECK_NO_TEST_CGROUPS();
     return r;
+}
+
+// Milliseconds from a to b, for ordering checks.
+inline long long ms_between(const Event& a, const Event& b) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(b.ts - a.ts).count();
 }
 
 // Builds the busybox image under `state_root` as a first run does, by
