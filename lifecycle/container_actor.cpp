@@ -1,5 +1,7 @@
 #include "lifecycle/container_actor.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -569,10 +571,16 @@ reactor::Task<std::string> ContainerActor::read_setup_failure(UniqueFd fd) {
     co_return kDiedDuringSetup;
 }
 
+// Waits for the pipe to be readable, then reads it into one buffer shared by
+// every pump: the reactor has one thread, and a read and its lines are
+// handled before the next suspension. So a quiet container's pumps hold no
+// buffer while they wait — 128 KiB a container otherwise, most of a large
+// fleet's memory. One read per wake-up keeps a flood from starving others.
 reactor::Task<void> ContainerActor::pump_output(UniqueFd fd, OutputStream stream) {
+    static std::array<char, 64 * 1024> buf;
     asio::posix::stream_descriptor pipe(ex_, fd.release());
+    pipe.non_blocking(true);
     std::string pending;
-    std::array<char, 64 * 1024> buf;
     // A complete line, in pieces of at most kMaxLine however it was read.
     auto forward = [&](std::string_view line) {
         while (line.size() > kMaxLine) {
@@ -582,8 +590,13 @@ reactor::Task<void> ContainerActor::pump_output(UniqueFd fd, OutputStream stream
         observer_.on_output(spec_.name, stream, line);
     };
     for (;;) {
-        auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-        pending.append(buf.data(), n);
+        auto [wait_error] = co_await pipe.async_wait(asio::posix::stream_descriptor::wait_read,
+                                                     asio::as_tuple(asio::use_awaitable));
+        if (wait_error) break;
+        const ssize_t n = ::read(pipe.native_handle(), buf.data(), buf.size());
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n <= 0) break;  // EOF (or a read error): the writer is gone
+        pending.append(buf.data(), static_cast<std::size_t>(n));
         std::size_t start = 0;
         for (;;) {
             std::size_t nl = pending.find('\n', start);
@@ -599,7 +612,6 @@ reactor::Task<void> ContainerActor::pump_output(UniqueFd fd, OutputStream stream
             observer_.on_output(spec_.name, stream, std::string_view(pending).substr(0, kMaxLine));
             pending.erase(0, kMaxLine);
         }
-        if (ec) break;  // EOF (or a read error): the writer is gone
     }
     if (!pending.empty()) observer_.on_output(spec_.name, stream, pending);
 }
