@@ -7,9 +7,13 @@
 #include <spdlog/spdlog.h>
 
 #include "cgroup/layout.hpp"
+#include "cli/control_client.hpp"
 #include "cli/printer.hpp"
+#include "cli/verbs.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/syscalls.hpp"
+#include "core/units.hpp"
 #include "lifecycle/fleet.hpp"
 
 namespace {
@@ -28,6 +32,47 @@ std::vector<std::string> names_of(const rusty::FleetSpec& spec) {
     std::vector<std::string> names;
     for (auto& c : spec.containers) names.push_back(c.name);
     return names;
+}
+
+// The verbs that talk to a running fleet through its control socket.
+struct ClientCommand {
+    CLI::App* app = nullptr;
+    rusty::cli::VerbRequest request;
+};
+
+struct ClientOptions {
+    std::string socket;
+    std::string fleet;
+    bool json = false;
+    std::vector<std::string> names;
+    double timeout = 0;  // when -t/--timeout is given
+    std::string signal;
+};
+
+// "SIGHUP" for the classic signals, the number for real-time ones (which
+// parse_signal takes only as numbers).
+std::string canonical_signal(const std::string& text) {
+    const int sig = *rusty::parse_signal(text);
+    return sig < 32 ? rusty::sys::signal_name(sig) : std::to_string(sig);
+}
+
+// Runs a client verb; the socket is found from --socket, --config, --fleet
+// or the only fleet under --root.
+int run_client(rusty::cli::VerbRequest request, const rusty::cli::SocketChoice& choice) {
+    try {
+        const std::filesystem::path socket = rusty::cli::locate_socket(choice);
+        std::setvbuf(stdout, nullptr, _IOLBF, 0);
+        return rusty::cli::run_verb(request, socket);
+    } catch (const rusty::cli::UsageError& e) {
+        std::fprintf(stderr, "rusty-supervisor: %s\n", e.what());
+        return kExitUsage;
+    } catch (const rusty::ConfigError& e) {  // the --config file
+        std::fprintf(stderr, "rusty-supervisor: %s\n", e.what());
+        return kExitUsage;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "rusty-supervisor: %s\n", e.what());
+        return kExitFailure;
+    }
 }
 
 }  // namespace
@@ -60,10 +105,67 @@ int main(int argc, char** argv) {
         "check", "validate a fleet.json, and its limits against this host's cgroups; start nothing");
     std::string check_path;
     check->add_option("-c,--config", check_path, "fleet.json to check")->required()->check(CLI::ExistingFile);
+
+    // Client verbs. -c/--config and --root here are the same settings as the
+    // run mode's, so they may come before or after the verb.
+    ClientOptions client;
+    std::vector<ClientCommand> verbs;
+    const CLI::Validator signal_check(
+        [](std::string& text) -> std::string {
+            if (rusty::parse_signal(text)) return {};
+            return "unknown signal \"" + text + "\"; expected e.g. SIGHUP, HUP or 1";
+        },
+        "SIGNAL");
+    auto add_verb = [&](const char* name, const char* help) {
+        CLI::App* sub = app.add_subcommand(name, help);
+        sub->add_option("--socket", client.socket, "the fleet's control socket (default: ROOT/<fleet>/control.sock)");
+        sub->add_option("--fleet", client.fleet, "the fleet's name (default: the only one running under --root)");
+        sub->add_option("-c,--config", config_path, "the fleet's fleet.json, for its name")->check(CLI::ExistingFile);
+        sub->add_option("--root", root, "directory for images and fleet state")->capture_default_str();
+        sub->add_flag("--json", client.json, "print JSON instead of text");
+        verbs.push_back({sub, {name, {}, std::nullopt, {}, false}});
+        return sub;
+    };
+    auto add_names = [&](CLI::App* sub, bool required) {
+        CLI::Option* names = sub->add_option("NAME", client.names, required ? "containers" : "containers (default: all)");
+        if (required) names->required();
+    };
+    auto add_timeout = [&](CLI::App* sub) {
+        sub->add_option("-t,--timeout", client.timeout, "seconds between the stop signal and SIGKILL")
+            ->check(CLI::NonNegativeNumber);
+    };
+    add_names(add_verb("ps", "list the containers of a running fleet"), false);
+    add_names(add_verb("stop", "stop containers (all: stop the fleet, which then exits)"), false);
+    add_timeout(verbs.back().app);
+    add_names(add_verb("start", "start stopped containers"), true);
+    add_names(add_verb("restart", "restart containers"), false);
+    add_timeout(verbs.back().app);
+    CLI::App* kill = add_verb("kill", "send a signal to containers (default SIGKILL)");
+    kill->add_option("-s,--signal", client.signal, "the signal: SIGHUP, HUP or a number")->check(signal_check);
+    add_names(kill, false);
+    add_names(add_verb("pause", "freeze containers"), true);
+    add_names(add_verb("unpause", "thaw paused containers"), true);
+    add_verb("events", "print the fleet's events as they happen, until it stops");
+    add_names(add_verb("stats", "memory, CPU and pids of running containers"), false);
+    add_verb("reload", "re-read fleet.json and apply the changes");
     app.require_subcommand(0, 1);
 
     try {
         app.parse(argc, argv);
+        for (ClientCommand& verb : verbs) {
+            if (!*verb.app) continue;
+            rusty::cli::VerbRequest request = verb.request;
+            request.names = client.names;
+            request.json = client.json;
+            if (CLI::Option* t = verb.app->get_option_no_throw("--timeout"); t && t->count() > 0) {
+                if (!(client.timeout >= 0 && client.timeout <= kMaxStopTimeout))  // nan passes CLI::Range
+                    throw CLI::ValidationError("--timeout", "must be a number of seconds from 0 to " +
+                                                                std::to_string(static_cast<long>(kMaxStopTimeout)));
+                request.timeout = client.timeout;
+            }
+            if (!client.signal.empty()) request.signal = canonical_signal(client.signal);
+            return run_client(std::move(request), {client.socket, config_path, client.fleet, root});
+        }
         if (!*check && config_path.empty()) throw CLI::RequiredError("--config");
         if (!cgroup_parent.empty()) {
             try {
@@ -115,6 +217,10 @@ int main(int argc, char** argv) {
 
     options.state_root = root;
     options.state_dir = state_dir;
+    // Absolute: reload re-reads it, whatever the working directory then.
+    std::error_code no_cwd;  // then the path stays as given
+    options.config_path = std::filesystem::absolute(config_path, no_cwd);
+    if (no_cwd) options.config_path = config_path;
     options.stop_grace = std::chrono::milliseconds(std::llround(stop_timeout * 1000));
     auto format = log_format == "json" ? rusty::cli::LogFormat::Json : rusty::cli::LogFormat::Text;
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -122,7 +228,7 @@ int main(int argc, char** argv) {
     try {
         rusty::Fleet fleet(std::move(spec), options, printer);
         rusty::FleetResult result = fleet.run();
-        if (result.stop_signal) return 0;  // a stop that was asked for and done
+        if (result.stopped) return 0;  // a stop that was asked for (a signal, the stop verb) and done
         return result.all_succeeded ? 0 : kExitFailure;
     } catch (const rusty::ConfigError& e) {  // options that do not fit this fleet
         std::fprintf(stderr, "rusty-supervisor: %s\n", e.what());
