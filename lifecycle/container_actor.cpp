@@ -670,7 +670,7 @@ void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
 }
 
 void ContainerActor::stop_by_operator(std::chrono::milliseconds default_grace) {
-    operator_stopped_ = true;
+    if (!ended_) operator_stopped_ = true;  // one that had exited stays "exited"
     stop(spec_.stop_signal, spec_.stop_grace_period.value_or(default_grace));
 }
 
