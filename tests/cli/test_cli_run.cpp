@@ -326,6 +326,13 @@ TEST_CASE("the example fleet runs as the README tells", "[cli]") {
         if (j.contains("event")) last[j.at("container").get<std::string>()] = j;
     }
     CHECK(last["web"]["exit_code"] == 0);
+    CHECK(last["client"]["exit_code"] == 0);
+    // client waits for web's health check to pass (service_healthy).
+    const std::vector<std::string> lines = complete_lines(r.out);
+    const std::size_t healthy = line_index(lines, R"("container":"web","event":"healthy")");
+    const std::size_t client_started = line_index(lines, R"("container":"client","event":"started")");
+    CHECK(healthy < lines.size());
+    CHECK(healthy < client_started);
     CHECK(last["whoami"]["exit_code"] == 0);
     CHECK(last["readonly"]["exit_code"] == 0);
     CHECK(last["hungry"]["event"] == "exited");
