@@ -72,6 +72,12 @@ bool wait_pidfd(int pidfd, ExitStatus& status, bool nohang) {
     return true;
 }
 
+UniqueFd dup_fd(int fd) {
+    UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    if (!copy) throw_sys("fcntl(" + std::to_string(fd) + ", F_DUPFD_CLOEXEC)");
+    return copy;
+}
+
 Pipe make_pipe(int extra_flags) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC | extra_flags) < 0) throw_sys("pipe2");

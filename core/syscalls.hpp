@@ -59,6 +59,9 @@ struct Pipe {
 };
 Pipe make_pipe(int extra_flags = 0);
 
+// fcntl(F_DUPFD_CLOEXEC): another descriptor of the same open file.
+UniqueFd dup_fd(int fd);
+
 std::pair<UniqueFd, UniqueFd> make_socketpair(int type);
 
 // Sends `data` plus `fds` (SCM_RIGHTS) as one message. Throws on failure.

@@ -1,5 +1,6 @@
 #include "lifecycle/container_actor.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -621,6 +622,12 @@ void ContainerActor::emit_oom(std::uint64_t kills) {
     emit(EventKind::Oom, {}, std::to_string(kills) + (kills == 1 ? " process" : " processes") + " killed so far");
 }
 
+bool ContainerActor::init_exited() const {
+    if (!watch_ || exit_) return true;
+    pollfd p{watch_->fd(), POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+}
+
 bool ContainerActor::has_live_init() const {
     return watch_ && !exit_ && (state_ == State::Running || state_ == State::Starting);
 }
@@ -754,6 +761,13 @@ void ContainerActor::kill_and_reap() noexcept {
     }
     try {
         watch_->send_signal(SIGKILL);
+        // A health check in the init's pid namespace keeps the init from
+        // being reapable until the check is reaped: reap it first.
+        if (run_scope_ && run_scope_->check_pidfd >= 0) {
+            sys::raw_pidfd_send_signal(run_scope_->check_pidfd, SIGKILL);
+            sys::ExitStatus check;
+            sys::wait_pidfd(run_scope_->check_pidfd, check, false);
+        }
         sys::ExitStatus status;
         sys::wait_pidfd(watch_->fd(), status, false);
         exit_ = status;

@@ -129,6 +129,9 @@ private:
         explicit RunScope(boost::asio::any_io_executor ex) : health_timer(ex) {}
         bool ended = false;
         boost::asio::steady_timer health_timer;
+        // The health check in flight, if any: it must be reaped before the
+        // init can be (it lives in the init's pid namespace).
+        int check_pidfd = -1;
         std::shared_ptr<boost::asio::local::datagram_protocol::socket> notify;
     };
     struct CheckResult {
@@ -146,13 +149,15 @@ private:
     reactor::Task<void> wait_until_empty();
     reactor::Task<void> watch_oom(std::shared_ptr<RunScope> run);
     reactor::Task<void> watch_health(std::shared_ptr<RunScope> run);
-    reactor::Task<CheckResult> run_health_check();
+    reactor::Task<CheckResult> run_health_check(std::shared_ptr<RunScope> run);
     void on_check_result(CheckResult result, bool in_start_period, unsigned& failures);
     void open_notify_socket();
     reactor::Task<void> read_notifications(std::shared_ptr<RunScope> run);
     void on_notification(std::string_view message);
     void end_run(int signal, std::chrono::milliseconds grace);
     void kill_processes();
+    // The init has exited (it may not be reapable yet: see kill_and_reap).
+    bool init_exited() const;
     reactor::Task<void> finish_cgroup();
     void remove_cgroup_now() noexcept;
     void end_run_scope() noexcept;

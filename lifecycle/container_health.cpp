@@ -86,8 +86,13 @@ reactor::Task<void> ContainerActor::watch_health(std::shared_ptr<RunScope> run) 
             run->health_timer.expires_after(starting ? check.start_interval : check.interval);
             co_await run->health_timer.async_wait(asio::as_tuple(asio::use_awaitable));
             if (run->ended || !has_live_init()) break;
-            CheckResult result = co_await run_health_check();
-            if (run->ended) break;
+            // A frozen container cannot answer: a check would only time out
+            // (and, with on_unhealthy, undo the operator's pause).
+            if (frozen_) continue;
+            CheckResult result = co_await run_health_check(run);
+            // A check that failed because the container is ending says
+            // nothing of its health (and must not restart it).
+            if (run->ended || init_exited()) break;
             on_check_result(std::move(result), std::chrono::steady_clock::now() < start_period_end, failures);
         }
     } catch (const std::exception& e) {
@@ -122,8 +127,8 @@ void ContainerActor::on_check_result(CheckResult result, bool in_start_period, u
 // One check: the test command exec'd inside the container by the helper, as
 // a child of ours, killed at the timeout. Never throws for a check that could
 // not run: that is a failed check, with the reason as its output.
-reactor::Task<ContainerActor::CheckResult> ContainerActor::run_health_check() {
-    const Healthcheck& check = *spec_.healthcheck;
+reactor::Task<ContainerActor::CheckResult> ContainerActor::run_health_check(std::shared_ptr<RunScope> run) {
+    const Healthcheck check = *spec_.healthcheck;  // a reload may replace spec_ meanwhile
     CheckResult result;
     SpawnedInit process;
     sys::Pipe out = sys::make_pipe();
@@ -132,14 +137,24 @@ reactor::Task<ContainerActor::CheckResult> ContainerActor::run_health_check() {
         request.spec = spec_;
         request.exec_argv = check.test;
         if (cgroup_) request.cgroup_join = cgroup_->join_files();
-        process = co_await helper_.exec_in(std::move(request), watch_->fd(), out.write.get(), out.write.get(),
-                                           cgroup_ ? cgroup_->placement_fd() : -1);
+        // Copies owned here: the request may wait for room on the helper's
+        // socket, and the run's own fds may be closed (and their numbers
+        // reused by another container) meanwhile.
+        UniqueFd pidfd = sys::dup_fd(watch_->fd());
+        UniqueFd cgroup_fd = cgroup_ ? sys::dup_fd(cgroup_->placement_fd()) : UniqueFd();
+        process = co_await helper_.exec_in(std::move(request), pidfd.get(), out.write.get(), out.write.get(),
+                                           cgroup_fd ? cgroup_fd.get() : -1);
     } catch (const std::exception& e) {
         result.output = e.what();
         co_return result;
     }
     out.write.reset();  // the check holds the only write end: EOF when it (and its children) are done
     reactor::PidfdWatch watch(ex_, std::move(process.pidfd));
+    run->check_pidfd = watch.fd();
+    struct Forget {
+        RunScope& run;
+        ~Forget() { run.check_pidfd = -1; }
+    } forget{*run};
     asio::posix::stream_descriptor pipe(ex_, out.read.release());
 
     std::string output;

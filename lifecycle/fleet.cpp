@@ -298,6 +298,7 @@ Fleet::Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer)
         impl_->helper.emplace(lifecycle::HelperProcess::start());
         impl_->io.emplace(1);
         impl_->helper_client.emplace(impl_->io->get_executor(), impl_->helper->take_socket());
+        impl_->change_done.emplace(impl_->io->get_executor(), asio::steady_timer::time_point::max());
         for (std::size_t i = 0; i < impl_->spec.containers.size(); ++i)
             impl_->actors.push_back(impl_->make_actor(impl_->spec.containers[i], impl_->image_rootfs[i]));
         impl_->link_dependencies();
@@ -327,6 +328,7 @@ Fleet::~Fleet() {
     if (s.cgroups)
         for (const std::string& problem : s.cgroups->remove()) spdlog::warn("cannot remove cgroup {}", problem);
     s.helper_client.reset();
+    s.change_done.reset();
     s.io.reset();
     s.helper.reset();  // reaps the helper
     if (s.lock) s.remove_state();

@@ -1,6 +1,8 @@
 // The verbs of the control socket (lifecycle/control_server.hpp has the
 // protocol): what `rusty-supervisor ps`, `stop`, `start`, … ask of a running
 // fleet. Each runs on the reactor thread, like everything the fleet does.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cmath>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +12,7 @@
 #include "lifecycle/fleet_impl.hpp"
 
 namespace rusty {
+namespace asio = boost::asio;
 using lifecycle::ContainerActor;
 using nlohmann::json;
 
@@ -25,7 +28,8 @@ std::vector<std::string> names_of(const json& args) {
     if (!value.is_array()) throw Error("\"names\": expected an array of container names");
     for (const json& n : value) {
         if (!n.is_string()) throw Error("\"names\": expected an array of container names");
-        names.push_back(n.get<std::string>());
+        const std::string& name = n.get_ref<const std::string&>();
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
     }
     return names;
 }
@@ -73,6 +77,17 @@ static std::vector<ContainerActor*> select(const Fleet::Impl& fleet, const std::
     return chosen;
 }
 
+reactor::Task<void> Fleet::Impl::begin_change() {
+    // Every waiter wakes at each end_change(); the first to run takes it.
+    while (changing) co_await change_done->async_wait(asio::as_tuple(asio::use_awaitable));
+    changing = true;
+}
+
+void Fleet::Impl::end_change() {
+    changing = false;
+    change_done->cancel();
+}
+
 reactor::Task<json> Fleet::Impl::handle(std::string verb, json args) {
     const std::vector<std::string> names = names_of(args);
     auto refuse_when_stopping = [&] {
@@ -106,6 +121,8 @@ reactor::Task<json> Fleet::Impl::handle(std::string verb, json args) {
         }
     } else if (verb == "stop") {
         const std::optional<std::chrono::milliseconds> timeout = timeout_of(args);
+        co_await begin_change();
+        ChangeGuard change(*this);
         std::vector<ContainerActor*> chosen = select(*this, names, nullptr);
         FleetHold hold(*this);  // the reply must go out before the last exit ends the fleet
         for (ContainerActor* a : chosen) a->stop_by_operator(timeout.value_or(options.stop_grace));
@@ -114,6 +131,9 @@ reactor::Task<json> Fleet::Impl::handle(std::string verb, json args) {
             result.push_back(outcome(a->spec().name));
         }
     } else if (verb == "start") {
+        refuse_when_stopping();
+        co_await begin_change();
+        ChangeGuard change(*this);
         refuse_when_stopping();
         for (ContainerActor* a : select(*this, names, [](const ContainerActor& a) { return a.ended(); })) {
             if (!a->ended()) {
@@ -127,6 +147,9 @@ reactor::Task<json> Fleet::Impl::handle(std::string verb, json args) {
     } else if (verb == "restart") {
         refuse_when_stopping();
         const std::optional<std::chrono::milliseconds> timeout = timeout_of(args);
+        co_await begin_change();
+        ChangeGuard change(*this);
+        refuse_when_stopping();
         std::vector<ContainerActor*> chosen = select(*this, names, nullptr);
         FleetHold hold(*this);
         for (ContainerActor* a : chosen) {

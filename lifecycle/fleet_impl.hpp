@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -64,6 +65,11 @@ struct Fleet::Impl : lifecycle::ControlHandler {
 
     // ---- fleet_control.cpp
     reactor::Task<nlohmann::json> handle(std::string verb, nlohmann::json args) override;
+    // Verbs that stop, start or replace containers (stop, start, restart,
+    // reload) run one at a time: each waits across co_awaits with actors in
+    // hand, which another one could start or retire meanwhile.
+    reactor::Task<void> begin_change();
+    void end_change();
 
     // ---- fleet_reload.cpp
     // Re-reads options.config_path and applies the difference. Throws
@@ -92,10 +98,23 @@ struct Fleet::Impl : lifecycle::ControlHandler {
     std::size_t running_actors = 0;
     unsigned holds = 0;  // verbs in progress that may start containers again
     bool finished = false;
-    bool reloading = false;
+    bool changing = false;  // a verb between begin_change() and end_change()
+    std::optional<boost::asio::steady_timer> change_done;  // cancelled by end_change()
     bool stopping = false;
     int stop_signal = 0;
     bool ran = false;
+};
+
+// Holds begin_change() until the end of the scope.
+class ChangeGuard {
+public:
+    explicit ChangeGuard(Fleet::Impl& fleet) : fleet_(fleet) {}
+    ~ChangeGuard() { fleet_.end_change(); }
+    ChangeGuard(const ChangeGuard&) = delete;
+    ChangeGuard& operator=(const ChangeGuard&) = delete;
+
+private:
+    Fleet::Impl& fleet_;
 };
 
 // Keeps the fleet from ending while a verb stops containers it will start

@@ -20,12 +20,8 @@ using nlohmann::json;
 reactor::Task<json> Fleet::Impl::reload() {
     if (options.config_path.empty())
         throw Error("reload needs the fleet's file, and this fleet was not started from one");
-    if (reloading) throw Error("a reload is already in progress");
-    reloading = true;
-    struct Done {
-        bool& flag;
-        ~Done() { flag = false; }
-    } done{reloading};
+    co_await begin_change();
+    ChangeGuard change(*this);
 
     FleetSpec next = load_fleet(options.config_path);
     for (const std::string& warning : check_on_host(next, options, *layout)) spdlog::warn("{}", warning);

@@ -11,15 +11,16 @@ namespace {
 
 using nlohmann::json;
 
-// Runs `script` on its own thread once `count` Started events came in: the
-// fleet keeps serving on the main thread meanwhile. A failure is kept as
-// text for the test to report.
+// Runs `script` on its own thread once `count` containers have printed
+// "armed" (their traps are set: a pid 1 ignores a SIGTERM it does not
+// handle): the fleet keeps serving on the main thread meanwhile. A failure
+// is kept as text for the test to report.
 class ClientThread {
 public:
     ClientThread(Recorder& rec, std::size_t count, std::function<void()> script)
         : script_(std::move(script)) {
-        rec.on_event_hook = [this, count](const Event& e) {
-            if (e.kind == EventKind::Started && ++started_ == count) {
+        rec.on_output_hook = [this, count](const std::string&, OutputStream, std::string_view line) {
+            if (line == "armed" && ++armed_ == count) {
                 thread_ = std::thread([this] {
                     try {
                         script_();
@@ -38,7 +39,7 @@ public:
 
 private:
     std::function<void()> script_;
-    std::size_t started_ = 0;
+    std::size_t armed_ = 0;
     std::thread thread_;
 };
 
@@ -63,8 +64,8 @@ TEST_CASE("control socket: ps, pause, stop, start, restart and kill steer a runn
     TempDir root;
     Recorder rec;
     Json containers;
-    containers["idle"] = sh("exec sleep 30");
-    containers["polite"] = sh("trap 'exit 7' TERM; while true; do sleep 0.05; done");
+    containers["idle"] = sh("echo armed; exec sleep 30");
+    containers["polite"] = sh("trap 'exit 7' TERM; echo armed; while true; do sleep 0.05; done");
     json first_ps, paused, resumed, stopped, stop_reply, started_again, restarted, stats, unknown, bad_signal, killed;
     fs::path socket;
     ClientThread client(rec, 2, [&] {
@@ -134,12 +135,44 @@ TEST_CASE("control socket: ps, pause, stop, start, restart and kill steer a runn
     CHECK_FALSE(r.result.stopped);
 }
 
+TEST_CASE("control socket: verbs that stop and start containers take turns", "[control-fleet]") {
+    TempDir root;
+    Recorder rec;
+    Json containers;
+    containers["slow"] = sh("trap 'sleep 0.3; exit 7' TERM; echo armed; while true; do sleep 0.05; done");
+    containers["other"] = sh("echo armed; exec sleep 30");
+    json stop_reply, start_reply, restarted, row;
+    fs::path socket = root.path() / "turns" / "control.sock";
+    ClientThread client(rec, 2, [&] {
+        ControlClient first(socket), second(socket);
+        // The stop takes 0.3 s; a start sent meanwhile waits for it, then
+        // finds the container ended and starts it, instead of "already running".
+        first.send_line(json{{"verb", "stop"}, {"args", {{"names", {"slow"}}, {"timeout", 5}}}}.dump());
+        std::this_thread::sleep_for(50ms);
+        start_reply = second.result("start", {{"names", {"slow"}}});
+        stop_reply = json::parse(first.read_line().value());
+        row = wait_state(second, "slow", "running");
+        // A name given twice counts once.
+        restarted = second.result("restart", {{"names", {"other", "other"}}, {"timeout", 0.1}});
+        second.result("stop");
+    });
+    run_fleet(fleet_json("turns", containers), root.path(), rec);
+    client.join();
+    INFO(rec.dump());
+    REQUIRE(client.failure == "");
+    CHECK(stop_reply["result"] == json::array({{{"name", "slow"}, {"ok", true}}}));
+    CHECK(start_reply == json::array({{{"name", "slow"}, {"ok", true}}}));
+    CHECK(rec.events_of("slow")[1].exit_code == 7);  // stopped first, with its own code
+    CHECK(row["state"] == "running");
+    CHECK(restarted == json::array({{{"name", "other"}, {"ok", true}}}));
+}
+
 TEST_CASE("control socket: stop with no names stops the fleet, in order, and the connection ends", "[control-fleet]") {
     TempDir root;
     Recorder rec;
     Json containers;
-    containers["db"] = sh("trap 'exit 0' TERM; while true; do sleep 0.05; done");
-    containers["web"] = sh("trap 'exit 0' TERM; while true; do sleep 0.05; done");
+    containers["db"] = sh("trap 'exit 0' TERM; echo armed; while true; do sleep 0.05; done");
+    containers["web"] = sh("trap 'exit 0' TERM; echo armed; while true; do sleep 0.05; done");
     containers["web"]["depends_on"] = Json::array({"db"});
     json reply;
     bool closed = false;
@@ -170,9 +203,9 @@ TEST_CASE("reload: add, remove and change one container each - the rest keep the
         fs::rename(file.string() + ".tmp", file);
     };
     Json v1;
-    v1["keep"] = sh("exec sleep 30");
-    v1["change"] = sh("echo version=1; exec sleep 30");
-    v1["gone"] = sh("exec sleep 30");
+    v1["keep"] = sh("echo armed; exec sleep 30");
+    v1["change"] = sh("echo version=1; echo armed; exec sleep 30");
+    v1["gone"] = sh("echo armed; exec sleep 30");
     Json v2;
     v2["keep"] = v1["keep"];
     v2["change"] = sh("echo version=2; exec sleep 30");
