@@ -486,6 +486,9 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out
 
 reactor::Task<void> ContainerActor::wait_for_exit() {
     exit_ = co_await watch_->wait_exit();
+    // Health checks end with the init (pid: host may leave other processes
+    // running): one in flight would otherwise hold the cgroup until its timeout.
+    if (run_scope_ && run_scope_->check_pidfd >= 0) sys::raw_pidfd_send_signal(run_scope_->check_pidfd, SIGKILL);
     if (!cgroup_) co_return;
     try {
         if (cgroup_events_) {

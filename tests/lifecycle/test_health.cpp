@@ -137,6 +137,22 @@ TEST_CASE("health checks: failures in the start period do not count", "[health]"
           "exec \"/no/such/check\": No such file or directory");
 }
 
+TEST_CASE("health checks: a check in flight ends with the init, pid: host too", "[health]") {
+    TempDir root;
+    Recorder rec;
+    Json containers;
+    // The check would run for 20 s; the init ends after 0.3 s. With the
+    // host's pid namespace nothing else would end the check, and it would
+    // hold the container's cgroup (and its exit) until its 30 s timeout.
+    containers["short"] = checked("sleep 0.3", "exec sleep 20.5", Json{{"timeout", "30s"}});
+    containers["short"]["pid"] = "host";
+    RunResult r = run_fleet(fleet_json("short", containers), root.path(), rec);
+    INFO(rec.dump());
+    CHECK(rec.only("short", EventKind::Exited).exit_code == 0);
+    CHECK(r.elapsed < std::chrono::seconds(10));
+    CHECK(processes_running("sleep 20.5") == 0);
+}
+
 TEST_CASE("depends_on service_healthy: the dependent starts only once the check passed", "[health]") {
     TempDir root;
     Recorder rec;
