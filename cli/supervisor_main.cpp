@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
     add_names(kill, false);
     add_names(add_verb("pause", "freeze containers"), true);
     add_names(add_verb("unpause", "thaw paused containers"), true);
-    add_verb("events", "print the fleet's events as they happen, until it stops");
+    add_names(add_verb("events", "print the fleet's events as they happen, until it stops"), false);
     add_names(add_verb("stats", "memory, CPU and pids of running containers"), false);
     add_verb("reload", "re-read fleet.json and apply the changes");
     app.require_subcommand(0, 1);

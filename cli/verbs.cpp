@@ -212,11 +212,14 @@ void print_event(Printer& printer, const json& j) {
     printer.on_event(e);
 }
 
-int stream_events(ControlClient& client, bool as_json) {
+// Every event, or only those of `names` when some are given.
+int stream_events(ControlClient& client, bool as_json, const std::vector<std::string>& names) {
     Printer printer(LogFormat::Text, {}, stdout);
     while (std::optional<json> message = client.next_message(/*skip_malformed=*/true)) {
         if (!message->is_object()) continue;
         if (auto e = message->find("event"); e != message->end()) {
+            if (!names.empty() && std::find(names.begin(), names.end(), text_of(*e, "container")) == names.end())
+                continue;
             if (as_json) {
                 print_line(dump(*e));
                 std::fflush(stdout);
@@ -338,7 +341,7 @@ int run_verb(const VerbRequest& r, const fs::path& socket) {
         print_error(reply.error);
         return 1;
     }
-    if (r.verb == "events") return stream_events(client, r.json);
+    if (r.verb == "events") return stream_events(client, r.json, r.names);
     // Stopping the whole fleet: the reply comes at once, and the fleet
     // closes the connection when it has stopped. Report that, not the ask.
     if (r.verb == "stop" && r.names.empty())

@@ -328,5 +328,10 @@ TEST_CASE("client verbs: round trips against a fake fleet", "[cli]") {
         RunResult j = run({"events", "--json"});
         CHECK(j.exit_code == 0);
         CHECK(json_lines(j.out) == std::vector<json>{event_started, event_exited, event_new});
+        // Names filter the stream (client side).
+        RunResult other = run({"events", "db"});
+        CHECK(other.exit_code == 0);
+        CHECK(other.out.empty());
+        CHECK(json_lines(run({"events", "--json", "web", "db"}).out).size() == 3);
     }
 }
