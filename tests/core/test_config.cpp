@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config.hpp"
+#include "tests/core/config_helpers.hpp"
 #include "core/error.hpp"
 #include "core/suggest.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -26,6 +27,11 @@ using rusty::FleetSpec;
 using rusty::NetworkMode;
 using rusty::parse_fleet;
 using rusty::test::TempDir;
+using rusty::test::Failure;
+using rusty::test::failure_of;
+using rusty::test::parse;
+using rusty::test::web_plus;
+using rusty::test::with_web;
 using Strings = std::vector<std::string>;
 
 namespace {
@@ -51,42 +57,6 @@ private:
     std::string name_;
     std::optional<std::string> old_;
 };
-
-FleetSpec parse(std::string_view text, const fs::path& base_dir = "/") {
-    return parse_fleet(text, base_dir, "test");
-}
-
-struct Failure {
-    std::string pointer;
-    std::string problem;
-};
-
-Failure failure_of(std::string_view text, const fs::path& base_dir = "/") {
-    try {
-        parse_fleet(text, base_dir, "test");
-    } catch (const ConfigError& error) {
-        return {error.pointer(), error.problem()};
-    }
-    return {"(parsed without error)", "(parsed without error)"};
-}
-
-#define CHECK_FAILS(text, expected_pointer, expected_problem) \
-    do {                                                      \
-        const Failure failure = failure_of(text);             \
-        CHECK(failure.pointer == (expected_pointer));         \
-        CHECK(failure.problem == (expected_problem));         \
-    } while (false)
-
-// A fleet with one container "web" whose body is `fields` (no braces),
-// e.g. with_web(R"("image": "busybox", "command": ["true"])").
-std::string with_web(std::string_view fields) {
-    return R"({"containers": {"web": {)" + std::string(fields) + "}}}";
-}
-
-// `with_web` with a valid image and command, plus `extra` fields.
-std::string web_plus(std::string_view extra) {
-    return with_web(R"("image": "busybox", "command": ["true"], )" + std::string(extra));
-}
 
 const rusty::ContainerSpec& only_container(const FleetSpec& fleet) {
     REQUIRE(fleet.containers.size() == 1);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "tests/core/config_helpers.hpp"
 #include "core/error.hpp"
 #include "core/spec.hpp"
 #include "core/units.hpp"
@@ -28,6 +29,10 @@ using rusty::parse_duration;
 using rusty::parse_fleet;
 using rusty::parse_signal;
 using rusty::RestartPolicy;
+using rusty::test::Failure;
+using rusty::test::failure_of;
+using rusty::test::parse;
+using rusty::test::web_plus;
 using namespace std::chrono_literals;
 
 namespace {
@@ -42,36 +47,6 @@ long long ns(std::chrono::nanoseconds d) {
 }
 int signal_of(std::string_view text) {
     return parse_signal(text).value_or(-1);
-}
-
-FleetSpec parse(std::string_view text) {
-    return parse_fleet(text, "/", "test");
-}
-
-struct Failure {
-    std::string pointer;
-    std::string problem;
-};
-
-Failure failure_of(std::string_view text) {
-    try {
-        parse_fleet(text, "/", "test");
-    } catch (const ConfigError& error) {
-        return {error.pointer(), error.problem()};
-    }
-    return {"(parsed without error)", "(parsed without error)"};
-}
-
-#define CHECK_FAILS(text, expected_pointer, expected_problem) \
-    do {                                                      \
-        const Failure failure = failure_of(text);             \
-        CHECK(failure.pointer == (expected_pointer));         \
-        CHECK(failure.problem == (expected_problem));         \
-    } while (false)
-
-// A fleet with one container "web" (busybox, `true`) plus `extra` fields.
-std::string web_plus(std::string_view extra) {
-    return R"({"containers": {"web": {"image": "busybox", "command": ["true"], )" + std::string(extra) + "}}}";
 }
 
 ContainerSpec web(std::string_view extra) {
