@@ -309,9 +309,7 @@ reactor::Task<std::string> ContainerActor::wait_for_dependencies() {
 // Stops this container once every container depending on it has ended:
 // the reverse of the start order.
 reactor::Task<void> ContainerActor::stop_in_order(std::chrono::milliseconds default_grace) {
-    stop_requested_ = true;  // no new run, no restart from here on
-    restart_timer_.cancel();
-    wakeup_.cancel();
+    no_more_runs();
     for (;;) {
         bool waiting = false;
         for (ContainerActor* d : dependents_) waiting = waiting || !d->ended_;
@@ -672,10 +670,16 @@ std::optional<cgroup::Stats> ContainerActor::stats() const {
     return cgroup_->stats();
 }
 
-void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
+// No new run, no restart from here on; waits for a restart's delay or for
+// dependencies end now.
+void ContainerActor::no_more_runs() {
     stop_requested_ = true;
     restart_timer_.cancel();
     wakeup_.cancel();
+}
+
+void ContainerActor::stop(int signal, std::chrono::milliseconds grace) {
+    no_more_runs();
     end_run(signal, grace);
 }
 
@@ -725,9 +729,7 @@ void ContainerActor::arm_kill_timer() {
 }
 
 void ContainerActor::kill() {
-    stop_requested_ = true;
-    restart_timer_.cancel();
-    wakeup_.cancel();
+    no_more_runs();
     kill_processes();
 }
 

@@ -154,6 +154,7 @@ private:
     void open_notify_socket();
     reactor::Task<void> read_notifications(std::shared_ptr<RunScope> run);
     void on_notification(std::string_view message);
+    void no_more_runs();
     void end_run(int signal, std::chrono::milliseconds grace);
     void kill_processes();
     // The init has exited (it may not be reapable yet: see kill_and_reap).

@@ -226,8 +226,11 @@ void Fleet::Impl::maybe_finish() {
     if (control) control->close();
 }
 
-// Each container is stopped once the containers depending on it have ended.
+// The fleet's stop, once however often asked: each container is stopped
+// once the containers depending on it have ended.
 void Fleet::Impl::stop_all() {
+    if (stopping) return;
+    stopping = true;
     for (auto it = actors.rbegin(); it != actors.rend(); ++it)
         asio::co_spawn(io->get_executor(), (*it)->stop_in_order(options.stop_grace), asio::detached);
 }
@@ -263,7 +266,6 @@ void Fleet::Impl::handle_signal(int sig) {
         case SIGINT:
         case SIGTERM:
             if (!stopping) {
-                stopping = true;
                 stop_signal = sig;
                 spdlog::info("{}: stopping the fleet (again to kill at once)", sys::signal_name(sig));
                 stop_all();
@@ -363,10 +365,7 @@ std::string Fleet::cgroup_path(const std::string& container) const {
 asio::any_io_executor Fleet::executor() { return impl_->io->get_executor(); }
 
 void Fleet::request_stop() {
-    Impl& s = *impl_;
-    if (s.stopping) return;
-    s.stopping = true;
-    s.stop_all();
+    impl_->stop_all();
 }
 
 FleetResult Fleet::run() {

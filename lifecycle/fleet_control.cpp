@@ -63,12 +63,10 @@ json outcome(const std::string& name, const std::string& error = {}) {
     return j;
 }
 
-}  // namespace
-
 // The actors named (every name checked before anything is done), or all of
 // them that pass `filter` when none is named.
-static std::vector<ContainerActor*> select(const Fleet::Impl& fleet, const std::vector<std::string>& names,
-                                           bool (*filter)(const ContainerActor&)) {
+std::vector<ContainerActor*> select(const Fleet::Impl& fleet, const std::vector<std::string>& names,
+                                    bool (*filter)(const ContainerActor&)) {
     std::vector<ContainerActor*> chosen;
     for (const std::string& name : names) chosen.push_back(&fleet.actor(name));
     if (names.empty())
@@ -76,6 +74,8 @@ static std::vector<ContainerActor*> select(const Fleet::Impl& fleet, const std::
             if (!filter || filter(*a)) chosen.push_back(a.get());
     return chosen;
 }
+
+}  // namespace
 
 reactor::Task<void> Fleet::Impl::begin_change() {
     // Every waiter wakes at each end_change(); the first to run takes it.
@@ -115,10 +115,7 @@ reactor::Task<json> Fleet::Impl::handle(std::string verb, json args) {
         const std::optional<std::chrono::milliseconds> timeout = timeout_of(args);
         if (timeout) options.stop_grace = *timeout;
         for (const auto& a : actors) result.push_back(outcome(a->spec().name));
-        if (!stopping) {
-            stopping = true;
-            stop_all();
-        }
+        stop_all();
     } else if (verb == "stop") {
         const std::optional<std::chrono::milliseconds> timeout = timeout_of(args);
         co_await begin_change();

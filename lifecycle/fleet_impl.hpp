@@ -56,7 +56,7 @@ struct Fleet::Impl : lifecycle::ControlHandler {
     void on_actor_done();
     // Ends run() once nothing runs and no verb holds the fleet open.
     void maybe_finish();
-    void stop_all();
+    void stop_all();  // sets stopping; once
     void kill_all();
     void remove_state();
     void prepare_cgroups();
