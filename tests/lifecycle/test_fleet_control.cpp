@@ -128,7 +128,7 @@ TEST_CASE("control socket: ps, pause, stop, start, restart and kill steer a runn
     CHECK(bad_signal["error"] ==
           "\"signal\": unknown signal \"SIGFOO\"; expected e.g. \"SIGHUP\", \"HUP\" or 1");
     CHECK(killed.size() == 2);
-    // idle ran three times (start, restart); polite twice (start, start).
+    // idle ran twice (start, restart), polite twice (start, start).
     CHECK(rec.events_of("idle").back().kind == EventKind::Exited);
     CHECK(rec.events_of("idle").back().signal == SIGKILL);
     CHECK(rec.count(EventKind::Started) == 4);

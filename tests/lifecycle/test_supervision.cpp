@@ -58,6 +58,17 @@ private:
     std::vector<std::string> entries_;
 };
 
+// An on_line hook for Timeline::attach: counts the "ready" lines in `ready`
+// (containers whose traps are set) and stops the fleet at `count`, noting when.
+inline std::function<void(const std::string&, std::string_view)> stop_when_ready(
+    int count, int& ready, Fleet*& fleet, Clock::time_point* stop_at = nullptr) {
+    return [count, &ready, &fleet, stop_at](const std::string&, std::string_view line) {
+        if (line != "ready" || ++ready != count) return;
+        if (stop_at) *stop_at = Clock::now();
+        fleet->request_stop();
+    };
+}
+
 std::vector<Event> of_kind(const std::vector<Event>& events, EventKind kind) {
     std::vector<Event> r;
     for (const Event& e : events)
@@ -370,9 +381,7 @@ TEST_CASE("always: a long-running container stopped by request_stop is not resta
     Fleet* fleet = nullptr;
     int ready = 0;
     Timeline timeline;
-    timeline.attach(rec, {}, [&](const std::string&, std::string_view line) {
-        if (line == "ready" && ++ready == 3) fleet->request_stop();
-    });
+    timeline.attach(rec, {}, stop_when_ready(3, ready, fleet));
     Json containers;
     // Each ends on the stop signal; "failing" with a code on-failure would
     // restart after, were it not a stop.
@@ -593,12 +602,7 @@ TEST_CASE("stop: dependents first, each with its own grace period, then their de
     int ready = 0;
     Clock::time_point stop_at;
     Timeline timeline;
-    timeline.attach(rec, {}, [&](const std::string&, std::string_view line) {
-        if (line == "ready" && ++ready == 3) {
-            stop_at = Clock::now();
-            fleet->request_stop();
-        }
-    });
+    timeline.attach(rec, {}, stop_when_ready(3, ready, fleet, &stop_at));
     Json containers;
     containers["db"] = sh("trap 'echo db-got-term; exit 0' TERM; echo ready; sleep 1000 & wait");
     containers["app"] = sh_with("trap '' TERM; echo ready; sleep 1000 & wait",
@@ -638,9 +642,7 @@ TEST_CASE("stop: a chain is stopped from its last dependent back", "[supervision
     Fleet* fleet = nullptr;
     int ready = 0;
     Timeline timeline;
-    timeline.attach(rec, {}, [&](const std::string&, std::string_view line) {
-        if (line == "ready" && ++ready == 4) fleet->request_stop();
-    });
+    timeline.attach(rec, {}, stop_when_ready(4, ready, fleet));
     auto member = [](const std::string& name) {
         return "trap 'echo " + name + "-term; exit 0' TERM; echo ready; sleep 1000 & wait";
     };
@@ -673,12 +675,7 @@ TEST_CASE("stop_signal: the container gets its own stop signal", "[supervision]"
     int ready = 0;
     Clock::time_point stop_at;
     Timeline timeline;
-    timeline.attach(rec, {}, [&](const std::string&, std::string_view line) {
-        if (line == "ready" && ++ready == 3) {
-            stop_at = Clock::now();
-            fleet->request_stop();
-        }
-    });
+    timeline.attach(rec, {}, stop_when_ready(3, ready, fleet, &stop_at));
     Json containers;
     // Only the named signal has a trap; as pid 1 any other (SIGTERM) is
     // ignored, and the container would end by SIGKILL after the grace.
