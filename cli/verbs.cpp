@@ -7,6 +7,7 @@
 
 #include "cli/control_client.hpp"
 #include "cli/printer.hpp"
+#include "core/clock.hpp"
 #include "core/units.hpp"
 #include "lifecycle/events.hpp"
 
@@ -260,41 +261,6 @@ std::string human_duration(std::chrono::seconds duration) {
     else if (s < 86400) std::snprintf(text, sizeof text, "%lldh%02lldm", s / 3600, s % 3600 / 60);
     else std::snprintf(text, sizeof text, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
     return text;
-}
-
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::string& text) {
-    std::tm tm{};
-    int consumed = 0;
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                    &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
-        consumed != 19)
-        return std::nullopt;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    std::size_t at = 19;
-    std::chrono::nanoseconds fraction{0};
-    if (at < text.size() && text[at] == '.') {
-        long long scale = 100'000'000;
-        for (++at; at < text.size() && std::isdigit(static_cast<unsigned char>(text[at])); ++at, scale /= 10)
-            fraction += std::chrono::nanoseconds((text[at] - '0') * scale);
-    }
-    std::chrono::seconds offset{0};
-    if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
-        int hours = 0, minutes = 0;
-        if (std::sscanf(text.c_str() + at + 1, "%2d:%2d", &hours, &minutes) != 2) return std::nullopt;
-        offset = std::chrono::hours(hours) + std::chrono::minutes(minutes);
-        if (text[at] == '-') offset = -offset;
-        at += 6;
-    } else if (at < text.size() && (text[at] == 'Z' || text[at] == 'z')) {
-        ++at;
-    } else {
-        return std::nullopt;
-    }
-    if (at != text.size()) return std::nullopt;
-    const std::time_t t = ::timegm(&tm);
-    if (t == static_cast<std::time_t>(-1)) return std::nullopt;
-    auto point = std::chrono::system_clock::from_time_t(t) - offset;
-    return point + std::chrono::duration_cast<std::chrono::system_clock::duration>(fraction);
 }
 
 std::string format_ps(const json& rows, std::chrono::system_clock::time_point now) {

@@ -33,7 +33,5 @@ std::string format_ps(const nlohmann::json& rows, std::chrono::system_clock::tim
 std::string format_stats(const nlohmann::json& rows);
 std::string human_bytes(std::uint64_t bytes);              // "512B", "1.5KiB", "12.3MiB", "120MiB"
 std::string human_duration(std::chrono::seconds duration);  // "12s", "5m12s", "3h04m", "2d03h"
-// "2026-11-30T00:49:01.123456789Z" (or with a ±hh:mm offset).
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::string& text);
 
 }  // namespace rusty::cli

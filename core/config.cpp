@@ -39,13 +39,14 @@ constexpr std::size_t max_name_length = 63;
 
 constexpr std::array<std::string_view, 6> top_level_fields = {
     "name", "containers", "services", "$schema", "cgroup_parent", "best_effort_limits"};
-constexpr std::array<std::string_view, 28> container_fields = {
+constexpr std::array<std::string_view, 31> container_fields = {
     "image",     "rootfs",        "command",         "entrypoint", "environment",
     "working_dir", "user",        "hostname",        "network",    "network_mode",
     "read_only", "pid",           "mem_limit",       "memswap_limit", "mem_reservation",
     "cpus",      "cpu_shares",    "cpuset",          "pids_limit", "restart",
     "restart_backoff", "stop_signal", "stop_grace_period", "depends_on", "replicas",
-    "healthcheck", "on_unhealthy", "ready"};
+    "healthcheck", "on_unhealthy", "ready",      "tty",        "stdin_open",
+    "logging"};
 
 // Names people reach for from other tools, too far from ours for the edit
 // distance to catch.
@@ -53,7 +54,10 @@ struct Synonym {
     std::string_view written;
     std::string_view meant;
 };
-constexpr std::array<Synonym, 13> container_field_synonyms = {{
+constexpr std::array<Synonym, 16> container_field_synonyms = {{
+    {"log", "logging"},
+    {"log_driver", "logging"},
+    {"interactive", "stdin_open"},
     {"memory", "mem_limit"},
     {"mem", "mem_limit"},
     {"memory_limit", "mem_limit"},
@@ -596,6 +600,72 @@ void parse_restart_backoff(Restart& restart, const Json& value, const std::strin
     if (restart.max < restart.initial) fail(pointer + "/max", "is below \"initial\"");
 }
 
+// ---- Console and logs -------------------------------------------------------
+
+// Compose writes logging options as strings ("10m", "3"); numbers are taken too.
+std::string option_text(const Json& value, const std::string& pointer) {
+    if (value.is_string()) return value.get<std::string>();
+    if (value.is_number_unsigned()) return std::to_string(value.get<std::uint64_t>());
+    fail(pointer, "expected a string");
+}
+
+Logging parse_logging(const Json& value, const std::string& pointer, const fs::path& base_dir) {
+    if (!value.is_object()) fail(pointer, "expected an object with \"driver\" and \"options\"");
+    Logging logging;
+    constexpr std::array<std::string_view, 2> fields = {"driver", "options"};
+    constexpr std::array<std::string_view, 3> options = {"max-size", "max-file", "path"};
+    for (auto it = value.begin(); it != value.end(); ++it) {
+        const std::string field_pointer = child_pointer(pointer, it.key());
+        if (it.key() == "driver") {
+            const std::string& driver = expect_string(it.value(), field_pointer);
+            if (driver == "cri") logging.driver = LogDriver::Cri;
+            else if (driver == "json-file") logging.driver = LogDriver::JsonFile;
+            else if (driver == "none") logging.driver = LogDriver::None;
+            else if (driver == "passthrough") logging.driver = LogDriver::Passthrough;
+            else
+                fail(field_pointer, "unknown log driver " + json_quoted(driver) +
+                                        "; allowed: \"cri\", \"json-file\", \"none\", \"passthrough\"");
+        } else if (it.key() == "options") {
+            if (!it.value().is_object()) fail(field_pointer, "expected an object");
+            for (auto o = it.value().begin(); o != it.value().end(); ++o) {
+                const std::string option_pointer = child_pointer(field_pointer, o.key());
+                if (o.key() == "max-size") {
+                    const std::string text = option_text(o.value(), option_pointer);
+                    std::optional<std::int64_t> size = text == "-1" ? std::optional<std::int64_t>(0) : parse_size(text);
+                    // Below 4 KiB each record could fill a file alone.
+                    if (!size || (*size != 0 && *size < 4096))
+                        fail(option_pointer, "invalid size " + json_quoted(text) +
+                                                 "; expected e.g. \"10m\" or \"512k\" (at least 4k), or \"-1\" for no rotation");
+                    logging.max_size = *size;
+                } else if (o.key() == "max-file") {
+                    const std::string text = option_text(o.value(), option_pointer);
+                    unsigned n = 0;
+                    bool valid = !text.empty() && text.size() <= 4;
+                    for (char c : text) {
+                        if (!is_ascii_digit(c)) valid = false;
+                        else n = n * 10 + static_cast<unsigned>(c - '0');
+                    }
+                    if (!valid || n < 1) fail(option_pointer, "must be a number of files from 1 to 9999");
+                    logging.max_file = n;
+                } else if (o.key() == "path") {
+                    const std::string& text = expect_string(o.value(), option_pointer);
+                    if (text.empty() || text.back() == '/') fail(option_pointer, "expected a file path");
+                    logging.path = (base_dir / text).lexically_normal();
+                } else {
+                    fail(option_pointer, unknown_field(o.key(), options));
+                }
+            }
+        } else {
+            fail(field_pointer, unknown_field(it.key(), fields));
+        }
+    }
+    if ((logging.driver == LogDriver::None || logging.driver == LogDriver::Passthrough) &&
+        value.contains("options") && !value["options"].empty())
+        fail(pointer + "/options", "the \"" + std::string(logging.driver == LogDriver::None ? "none" : "passthrough") +
+                                       "\" driver writes no file and takes no options");
+    return logging;
+}
+
 int parse_stop_signal(const Json& value, const std::string& pointer) {
     std::optional<int> sig;
     if (value.is_number_integer()) {
@@ -928,6 +998,12 @@ ContainerSpec parse_container(const std::string& name, const Json& value, const 
             spec.on_unhealthy = parse_on_unhealthy(field, field_pointer);
         else if (key == "ready")
             spec.ready = parse_ready(field, field_pointer);
+        else if (key == "tty")
+            spec.tty = expect_bool(field, field_pointer);
+        else if (key == "stdin_open")
+            spec.stdin_open = expect_bool(field, field_pointer);
+        else if (key == "logging")
+            spec.logging = parse_logging(field, field_pointer, base_dir);
         else if (is_resource_field(key))
             parse_resource(spec.resources, key, field, field_pointer);
         else if (key == "deploy")
@@ -1013,6 +1089,16 @@ std::vector<ContainerSpec> parse_containers(const Json& value, const std::string
                 fail(child_pointer(child_pointer(child_pointer(pointer, entry_of.at(c.name)), "depends_on"),
                                    entry_of.at(d.name)) + "/condition",
                      "\"service_healthy\", but " + json_quoted(entry_of.at(d.name)) + " has no healthcheck");
+    // Two writers of one log file would interleave and rotate each other's lines.
+    std::unordered_map<std::string, std::string> log_owner;
+    for (const ContainerSpec& c : containers) {
+        if (c.logging.path.empty()) continue;
+        auto [it, fresh] = log_owner.emplace(c.logging.path.string(), c.name);
+        if (!fresh)
+            fail(child_pointer(pointer, entry_of.at(c.name)) + "/logging/options/path",
+                 json_quoted(c.logging.path.string()) + " is also the log of " + json_quoted(it->second) +
+                     (entry_of.at(c.name) == entry_of.at(it->second) ? " (replicas need a log file each)" : ""));
+    }
     return containers;
 }
 

@@ -94,6 +94,26 @@ enum class Readiness {
     Notify,  // once it sent READY=1 on $NOTIFY_SOCKET (sd_notify)
 };
 
+// Where a container's output goes (Compose's `logging.driver`).
+enum class LogDriver {
+    Cri,          // a log file in the CRI format (kubelet, conmon): the default
+    JsonFile,     // a log file in docker's json-file format
+    None,         // nowhere: read and dropped
+    Passthrough,  // no file: only to the supervisor's own output (its observer)
+};
+
+struct Logging {
+    LogDriver driver = LogDriver::Cri;
+    // Rotate once the file reaches this many bytes; 0: never. As docker's
+    // `local` driver: 20 MiB.
+    std::int64_t max_size = 20 * 1024 * 1024;
+    // How many files to keep, the live one included (>= 1).
+    unsigned max_file = 5;
+    // The live file; empty: <state-dir>/<container>/container.log.
+    std::filesystem::path path;
+    bool operator==(const Logging&) const = default;
+};
+
 struct ContainerSpec {
     std::string name;
 
@@ -133,6 +153,14 @@ struct ContainerSpec {
     std::optional<Healthcheck> healthcheck;
     UnhealthyAction on_unhealthy = UnhealthyAction::None;
     Readiness ready = Readiness::Exec;
+
+    // A pseudo-terminal as stdin, stdout, stderr, controlling terminal and
+    // /dev/console; its output is logged as stdout.
+    bool tty = false;
+    // stdin stays open (a pipe, or the terminal's input) for `attach`;
+    // otherwise it is /dev/null.
+    bool stdin_open = false;
+    Logging logging;
 
     // For reload: a container whose spec is unchanged keeps running.
     bool operator==(const ContainerSpec&) const = default;
