@@ -1,6 +1,8 @@
 #include "lifecycle/container_actor.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -60,6 +62,37 @@ ContainerActor::ContainerActor(asio::any_io_executor ex, HelperClient& helper, F
       wakeup_(ex),
       ended_signal_(ex) {
     ended_signal_.expires_at(asio::steady_timer::time_point::max());
+    log_ = std::make_unique<LogWriter>(ex_, spec_.name, spec_.logging, log_path());
+}
+
+void remove_all_but_logs(const fs::path& dir, std::error_code& ec) {
+    ec.clear();
+    if (!fs::is_directory(dir, ec)) {
+        if (!ec) fs::remove(dir, ec);  // a stray file in its place
+        if (ec == std::errc::no_such_file_or_directory) ec.clear();
+        return;
+    }
+    for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+        if (entry.path().filename().string().starts_with("container.log")) continue;
+        fs::remove_all(entry.path(), ec);
+        if (ec) return;
+    }
+}
+
+fs::path ContainerActor::log_path() const {
+    if (spec_.logging.driver != LogDriver::Cri && spec_.logging.driver != LogDriver::JsonFile) return {};
+    return spec_.logging.path.empty() ? paths_.log : spec_.logging.path;
+}
+
+ContainerActor::Attachment ContainerActor::attachment() const {
+    if (state_ != State::Running || !has_live_init()) throw Error(spec_.name + ": not running");
+    Attachment a;
+    a.tty = spec_.tty;
+    a.stdin_open = spec_.stdin_open;
+    // A terminal goes even without stdin_open: its size follows the client's.
+    if (terminal_) a.input = sys::dup_fd(terminal_.get());
+    else if (stdin_write_) a.input = sys::dup_fd(stdin_write_.get());
+    return a;
 }
 
 bool ContainerActor::succeeded() const {
@@ -150,6 +183,7 @@ void ContainerActor::write_state() {
     }
     if (!failure_.empty()) j["error"] = failure_;
     if (health_ != Health::None) j["health"] = health_name(health_);
+    if (!spec_.logging.path.empty()) j["log_path"] = spec_.logging.path.string();
     try {
         write_file_atomic(paths_.state, j.dump() + "\n");
     } catch (const std::exception&) {
@@ -168,7 +202,7 @@ void ContainerActor::write_state() {
 // other users of the host.
 void ContainerActor::prepare_rootfs() {
     std::error_code ec;
-    if (!layer_made_) fs::remove_all(paths_.dir, ec);
+    if (!layer_made_) remove_all_but_logs(paths_.dir, ec);
     if (ec) throw Error("remove stale \"" + paths_.dir.string() + "\": " + ec.message());
     fs::create_directories(paths_.rootfs, ec);
     if (!ec) fs::permissions(paths_.dir, fs::perms::owner_all, ec);
@@ -242,6 +276,8 @@ void ContainerActor::replace_spec(ContainerSpec spec, fs::path image_rootfs) {
     if (!ended_) throw Error(spec_.name + ": still running");
     spec_ = std::move(spec);
     image_rootfs_ = std::move(image_rootfs);
+    // The last run's records are written (supervise() flushed them).
+    log_ = std::make_unique<LogWriter>(ex_, spec_.name, spec_.logging, log_path());
     restarts_ = 0;
     layer_made_ = false;
     started_once_ = ready_once_ = healthy_once_ = false;
@@ -356,21 +392,48 @@ reactor::Task<void> ContainerActor::run_once() {
             }
             request.cgroup_join = cgroup_->join_files();
         }
-        sys::Pipe out = sys::make_pipe();
-        sys::Pipe err = sys::make_pipe();
-        SpawnedInit init = co_await helper_.spawn(std::move(request), out.write.get(), err.write.get(),
-                                                  cgroup_ ? cgroup_->placement_fd() : -1);
+        // Output: two pipes, or (tty) the terminal the init makes and sends
+        // back on the console socket. Input: /dev/null, or (stdin_open) a
+        // pipe whose write end waits for `attach`.
+        StdioFds stdio;
+        sys::Pipe out, err, in;
+        UniqueFd console, console_child, devnull;
+        if (spec_.tty) {
+            int pair[2];
+            if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) throw_sys("socketpair(console)");
+            console.reset(pair[0]);
+            console_child.reset(pair[1]);
+            devnull.reset(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+            if (!devnull) throw_sys("open(\"/dev/null\")");
+            stdio.stdout_fd = stdio.stderr_fd = devnull.get();
+            stdio.console_fd = console_child.get();
+        } else {
+            out = sys::make_pipe();
+            err = sys::make_pipe();
+            stdio.stdout_fd = out.write.get();
+            stdio.stderr_fd = err.write.get();
+            if (spec_.stdin_open) {
+                in = sys::make_pipe();
+                stdio.stdin_fd = in.read.get();
+            }
+        }
+        SpawnedInit init = co_await helper_.spawn(std::move(request), stdio, cgroup_ ? cgroup_->placement_fd() : -1);
         out.write.reset();
         err.write.reset();
+        in.read.reset();
+        console_child.reset();
+        stdin_write_ = std::move(in.write);
         pid_ = init.pid;
         watch_.emplace(ex_, std::move(init.pidfd));
         if (cgroup_ && !cgroup_->v2_dir().empty()) cgroup_events_.emplace(ex_, cgroup_->events_file());
-        co_await supervise(std::move(init.setup_error), std::move(out.read), std::move(err.read));
+        co_await supervise(std::move(init.setup_error), std::move(out.read), std::move(err.read), std::move(console));
     } catch (const std::exception& e) {
         failure_ = e.what();
         state_ = State::Failed;
         kill_and_reap();
     }
+    stdin_write_.reset();
+    terminal_.reset();
     kill_timer_.cancel();
     co_await finish_cgroup();
     write_state();
@@ -432,8 +495,17 @@ void ContainerActor::remove_cgroup_now() noexcept {
 // and the pipes hold what the command writes meanwhile), so no output comes
 // before Started; they run beside the wait, so the exit is reported only once
 // both pipes are drained.
-reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out, UniqueFd err) {
+reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out, UniqueFd err, UniqueFd console) {
     std::string failure = co_await read_setup_failure(std::move(setup_error));
+    if (failure.empty() && console) {
+        // Sent before the exec marker: already here.
+        std::byte tag[1];
+        ::fcntl(console.get(), F_SETFL, O_NONBLOCK);
+        sys::Received msg = sys::recv_with_fds(console.get(), tag, 1);
+        if (msg.fds.size() != 1) throw Error("the container's init sent no terminal");
+        out = std::move(msg.fds[0]);
+        terminal_ = sys::dup_fd(out.get());
+    }
     if (!failure.empty()) {
         exit_ = co_await watch_->wait_exit();
         if (failure == kDiedDuringSetup) {
@@ -475,8 +547,10 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out
     // The container has ended when its output is drained, its init is
     // reaped, and its cgroup is empty (pid: host leaves room for processes
     // that outlive the init).
-    co_await (pump_output(std::move(out), OutputStream::Stdout) &&
-              pump_output(std::move(err), OutputStream::Stderr) && wait_for_exit() && wait_until_empty());
+    co_await (pump_streams(std::move(out), std::move(err), static_cast<bool>(terminal_)) && wait_for_exit() &&
+              wait_until_empty());
+    // Exited means every line it wrote is in its log.
+    co_await log_->flush();
     end_run_scope();
     if (oom_watch_) oom_watch_->cancel();
     state_ = State::Exited;
@@ -573,49 +647,74 @@ reactor::Task<std::string> ContainerActor::read_setup_failure(UniqueFd fd) {
     co_return kDiedDuringSetup;
 }
 
-// Waits for the pipe to be readable, then reads it into one buffer shared by
-// every pump: the reactor has one thread, and a read and its lines are
-// handled before the next suspension. So a quiet container's pumps hold no
-// buffer while they wait — 128 KiB a container otherwise, most of a large
-// fleet's memory. One read per wake-up keeps a flood from starving others.
-reactor::Task<void> ContainerActor::pump_output(UniqueFd fd, OutputStream stream) {
+reactor::Task<void> ContainerActor::pump_streams(UniqueFd out, UniqueFd err, bool terminal) {
+    if (terminal) co_await pump_output(std::move(out), OutputStream::Stdout, true);
+    else co_await (pump_output(std::move(out), OutputStream::Stdout, false) &&
+                   pump_output(std::move(err), OutputStream::Stderr, false));
+}
+
+// Reads one output stream to its end (EOF; EIO for a terminal whose last
+// user is gone) and passes each line to the log, the observer, and (raw, as
+// read) to anyone attached.
+//
+// Waits for readability, then reads into one buffer shared by every pump:
+// the reactor has one thread, and a read is copied out before the next
+// suspension. So a quiet container's pumps hold no buffer while they wait —
+// most of a large fleet's memory otherwise. One read per wake-up keeps a
+// flood from starving others, and while the log's buffer is full the pump
+// reads nothing: the container's pipe fills and its writes block.
+//
+// A line goes whole when it has a newline within kMaxLine bytes, else in
+// pieces of kMaxLine marked partial, as does a last line without a newline.
+// A terminal's "\r\n" ends a line as "\n" does.
+reactor::Task<void> ContainerActor::pump_output(UniqueFd fd, OutputStream stream, bool terminal) {
     static std::array<char, 64 * 1024> buf;
     asio::posix::stream_descriptor pipe(ex_, fd.release());
     pipe.non_blocking(true);
-    std::string pending;
-    // A complete line, in pieces of at most kMaxLine however it was read.
-    auto forward = [&](std::string_view line) {
-        while (line.size() > kMaxLine) {
-            observer_.on_output(spec_.name, stream, line.substr(0, kMaxLine));
-            line.remove_prefix(kMaxLine);
-        }
-        observer_.on_output(spec_.name, stream, line);
-    };
+    const std::string_view stream_name = to_string(stream);
+    const bool observed = spec_.logging.driver != LogDriver::None;
+    std::string pending;  // read, not yet passed on
+    std::string ts;       // of the last read: the time of the lines it completed
+    bool eof = false;
     for (;;) {
-        auto [wait_error] = co_await pipe.async_wait(asio::posix::stream_descriptor::wait_read,
-                                                     asio::as_tuple(asio::use_awaitable));
-        if (wait_error) break;
-        const ssize_t n = ::read(pipe.native_handle(), buf.data(), buf.size());
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (n <= 0) break;  // EOF (or a read error): the writer is gone
-        pending.append(buf.data(), static_cast<std::size_t>(n));
         std::size_t start = 0;
         for (;;) {
-            std::size_t nl = pending.find('\n', start);
-            if (nl == std::string::npos) break;
-            forward(std::string_view(pending).substr(start, nl - start));
-            start = nl + 1;
+            const std::size_t nl = pending.find('\n', start);
+            std::size_t end;
+            bool partial;
+            if (nl != std::string::npos && nl - start <= kMaxLine) {
+                end = nl, partial = false;
+            } else if (pending.size() - start > kMaxLine) {
+                end = start + kMaxLine, partial = true;
+            } else if (eof && start < pending.size()) {
+                end = pending.size(), partial = true;
+            } else {
+                break;
+            }
+            if (log_->full()) co_await log_->wait_room();
+            std::string_view line(pending.data() + start, end - start);
+            if (terminal && !partial && line.ends_with('\r')) line.remove_suffix(1);
+            log_->add(ts, stream_name, partial, line);
+            if (observed) observer_.on_output(spec_.name, stream, line);
+            start = partial ? end : end + 1;
         }
         pending.erase(0, start);
-        // Cut an unfinished line only once it is longer than kMaxLine: a
-        // line of exactly kMaxLine then still arrives whole, not followed by
-        // an empty piece when its newline comes in the next read.
-        while (pending.size() > kMaxLine) {
-            observer_.on_output(spec_.name, stream, std::string_view(pending).substr(0, kMaxLine));
-            pending.erase(0, kMaxLine);
+        if (pending.empty() && pending.capacity() > 4096) std::string().swap(pending);
+        if (eof) break;
+        auto [wait_error] = co_await pipe.async_wait(asio::posix::stream_descriptor::wait_read,
+                                                     asio::as_tuple(asio::use_awaitable));
+        const ssize_t n = wait_error ? 0 : ::read(pipe.native_handle(), buf.data(), buf.size());
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n <= 0) {
+            eof = true;  // EOF, EIO (a terminal) or an error: the writer is gone
+            ts = rfc3339_nano(std::chrono::system_clock::now());
+            continue;
         }
+        ts = rfc3339_nano(std::chrono::system_clock::now());
+        const std::string_view bytes(buf.data(), static_cast<std::size_t>(n));
+        observer_.on_output_bytes(spec_.name, stream, bytes);
+        pending.append(bytes);
     }
-    if (!pending.empty()) observer_.on_output(spec_.name, stream, pending);
 }
 
 void ContainerActor::emit_oom(std::uint64_t kills) {

@@ -18,6 +18,7 @@
 #include "core/syscalls.hpp"
 #include "lifecycle/events.hpp"
 #include "lifecycle/helper_fork.hpp"
+#include "lifecycle/log_writer.hpp"
 #include "reactor/awaitable.hpp"
 #include "reactor/kernfs_watch.hpp"
 #include "reactor/pidfd_watch.hpp"
@@ -32,14 +33,20 @@ struct ContainerPaths {
           work(dir / "work"),
           rootfs(dir / "rootfs"),
           state(dir / "state.json"),
-          notify_dir(dir / "notify") {}
+          notify_dir(dir / "notify"),
+          log(dir / "container.log") {}
     std::filesystem::path dir;
     std::filesystem::path upper;   // the container's private writes
     std::filesystem::path work;    // overlayfs scratch space
     std::filesystem::path rootfs;  // mount point of its root (in its own mount namespace only)
     std::filesystem::path state;   // state.json, written atomically
     std::filesystem::path notify_dir;  // ready: notify — holds notify.sock, bound into the container
+    std::filesystem::path log;         // the default log file (kept after the fleet ends, with its rotations)
 };
+
+// Removes everything in a container's directory but its log files
+// (container.log, container.log.1, …): a fresh layer, the same logs.
+void remove_all_but_logs(const std::filesystem::path& dir, std::error_code& ec);
 
 class ContainerActor {
 public:
@@ -109,6 +116,20 @@ public:
     // empty when it has none.
     std::string cgroup_path() const { return cgroup_ ? cgroup_->path() : std::string(); }
 
+    // What `attach` needs of the running container: a copy of its input (the
+    // terminal's master with tty, else the write end of its stdin pipe, or
+    // none without stdin_open). Throws rusty::Error when it is not running.
+    struct Attachment {
+        UniqueFd input;
+        bool tty = false;
+        bool stdin_open = false;  // typed input may be written to `input`
+    };
+    Attachment attachment() const;
+    // The live log file, whether or not it exists yet; empty for the none
+    // and passthrough drivers.
+    std::filesystem::path log_path() const;
+    const LogWriter& log() const { return *log_; }
+
     // One row of `ps`: name, state, pid, restarts, started, exit_code,
     // signal, health, ready, status, cgroup.
     nlohmann::json status() const;
@@ -144,7 +165,8 @@ private:
     bool restart_wanted() const;
     void notify_neighbours();
     void reset_run();
-    reactor::Task<void> supervise(UniqueFd setup_error, UniqueFd out, UniqueFd err);
+    reactor::Task<void> supervise(UniqueFd setup_error, UniqueFd out, UniqueFd err, UniqueFd console);
+    reactor::Task<void> pump_streams(UniqueFd out, UniqueFd err, bool terminal);
     reactor::Task<void> wait_for_exit();
     reactor::Task<void> wait_until_empty();
     reactor::Task<void> watch_oom(std::shared_ptr<RunScope> run);
@@ -162,7 +184,7 @@ private:
     reactor::Task<void> finish_cgroup();
     void remove_cgroup_now() noexcept;
     void end_run_scope() noexcept;
-    reactor::Task<void> pump_output(UniqueFd fd, OutputStream stream);
+    reactor::Task<void> pump_output(UniqueFd fd, OutputStream stream, bool terminal);
     reactor::Task<std::string> read_setup_failure(UniqueFd fd);
     void prepare_rootfs();
     void write_state();
@@ -202,6 +224,9 @@ private:
     int stop_signal_ = SIGTERM;
     std::chrono::milliseconds stop_grace_{0};
     boost::asio::steady_timer kill_timer_;
+    UniqueFd stdin_write_;     // stdin_open without tty: the container's stdin pipe, for attach
+    UniqueFd terminal_;        // tty: a copy of the terminal's master, for attach (input, resize)
+    std::unique_ptr<LogWriter> log_;  // across runs; replaced with the spec
 
     Health health_ = Health::None;
     bool ready_ = false;           // ready: notify, and READY=1 came in this run

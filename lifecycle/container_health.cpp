@@ -142,7 +142,7 @@ reactor::Task<ContainerActor::CheckResult> ContainerActor::run_health_check(std:
         // reused by another container) meanwhile.
         UniqueFd pidfd = sys::dup_fd(watch_->fd());
         UniqueFd cgroup_fd = cgroup_ ? sys::dup_fd(cgroup_->placement_fd()) : UniqueFd();
-        process = co_await helper_.exec_in(std::move(request), pidfd.get(), out.write.get(), out.write.get(),
+        process = co_await helper_.exec_in(std::move(request), pidfd.get(), {-1, out.write.get(), out.write.get(), -1},
                                            cgroup_fd ? cgroup_fd.get() : -1);
     } catch (const std::exception& e) {
         result.output = e.what();

@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,6 +94,7 @@ private:
     std::string at(const char* rel) const { return target_ + rel; }
 
     int setup_stdio(const InitFds& fds, int keep_fd = -1);
+    void setup_console();
     void join_cgroups();
     void join_namespaces(int container_pidfd);
     void setup_rootfs(ino_t parent_mount_ns);
@@ -111,6 +114,7 @@ private:
 
     const SpawnRequest& req_;
     int error_fd_;
+    int console_fd_ = -1;  // the console socket, until setup_console() has used it
     std::string target_;
     int root_fd_ = -1;
 
@@ -128,7 +132,8 @@ int Init::setup_stdio(const InitFds& fds, int keep_fd) {
     if (keep_fd >= 0 && (keep_fd = ::fcntl(keep_fd, F_DUPFD_CLOEXEC, 5)) < 0) fail(errno, "fcntl(F_DUPFD_CLOEXEC)");
     int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0) fail(errno, "open(\"/dev/null\")");
-    if (::dup2(devnull, 0) < 0 || ::dup2(fds.stdout_fd, 1) < 0 || ::dup2(fds.stderr_fd, 2) < 0)
+    if (::dup2(fds.stdin_fd >= 0 ? fds.stdin_fd : devnull, 0) < 0 || ::dup2(fds.stdout_fd, 1) < 0 ||
+        ::dup2(fds.stderr_fd, 2) < 0)
         fail(errno, "dup2(stdio)");
     // The setup-error pipe becomes fd 3, O_CLOEXEC so that execve closes it;
     // everything above it goes, so no fd of the helper or the supervisor
@@ -483,6 +488,55 @@ void Init::drop_privileges() {
     if (::setresuid(uid_, uid_, uid_) < 0) fail(errno, "setresuid(%u)", uid_);
 }
 
+// spec.tty, in the container's root: a pty from the container's own devpts
+// instance (so `tty` names /dev/pts/0 there), its master sent to the
+// supervisor, its slave made stdin, stdout, stderr, the controlling terminal
+// (the init leads its own session) and /dev/console. Before the privileges
+// are dropped: the slave is handed to the user, as a login would.
+void Init::setup_console() {
+    int master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) fail(errno, "open(\"/dev/ptmx\")");
+    int unlock = 0;
+    if (::ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(errno, "ioctl(/dev/ptmx, TIOCSPTLCK)");
+    // The peer of this very master, whatever /dev/pts/N names meanwhile.
+    int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) fail(errno, "ioctl(/dev/ptmx, TIOCGPTPEER)");
+    unsigned number = 0;
+    if (::ioctl(master, TIOCGPTN, &number) < 0) fail(errno, "ioctl(/dev/ptmx, TIOCGPTN)");
+    if (::fchown(slave, uid_, static_cast<gid_t>(-1)) < 0) fail(errno, "fchown(/dev/pts/%u, %u)", number, uid_);
+    // A terminal's usual size until someone attaches with theirs (0x0 makes
+    // full-screen programs fail).
+    winsize size{};
+    size.ws_row = 24;
+    size.ws_col = 80;
+    if (::ioctl(master, TIOCSWINSZ, &size) < 0) fail(errno, "ioctl(/dev/ptmx, TIOCSWINSZ)");
+
+    // /dev is the init's own tmpfs: a plain path is safe.
+    int console = ::open("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (console < 0) fail(errno, "create /dev/console");
+    ::close(console);
+    char pts[32];
+    std::snprintf(pts, sizeof pts, "/dev/pts/%u", number);
+    if (::mount(pts, "/dev/console", nullptr, MS_BIND, nullptr) < 0)
+        fail(errno, "mount(\"%s\", \"/dev/console\", MS_BIND)", pts);
+
+    const char tag = 'm';
+    const int passed[] = {master};
+    try {
+        sys::send_with_fds(console_fd_, std::as_bytes(std::span(&tag, 1)), passed);
+    } catch (const std::exception& e) {
+        fail(0, "send the terminal to the supervisor: %s", e.what());
+    }
+    ::close(master);
+    ::close(console_fd_);
+    console_fd_ = -1;
+
+    if (::ioctl(slave, TIOCSCTTY, 0) < 0) fail(errno, "ioctl(%s, TIOCSCTTY)", pts);
+    for (int fd = 0; fd < 3; ++fd)
+        if (::dup2(slave, fd) < 0) fail(errno, "dup2(%s, %d)", pts, fd);
+    ::close(slave);
+}
+
 void Init::build_env() {
     env_ = req_.spec.env;
     auto has = [&](const char* key) {
@@ -494,10 +548,12 @@ void Init::build_env() {
     if (!has("PATH")) env_.push_back(std::string("PATH=") + kDefaultPath);
     if (!has("HOSTNAME")) env_.push_back("HOSTNAME=" + req_.spec.hostname);
     if (!has("HOME")) env_.push_back("HOME=" + home_);
+    if (req_.has_console && !has("TERM")) env_.push_back("TERM=xterm");  // as docker run -t
 }
 
 void Init::become_user_and_exec(const std::vector<std::string>& argv, bool create_working_dir) {
     resolve_user();
+    if (console_fd_ >= 0) setup_console();
     build_env();
     const std::string& wd = req_.spec.working_dir;
     // Like docker, the init creates a missing working directory (as root, 0755).
@@ -577,7 +633,7 @@ void Init::run_exec(const InitFds& fds, int container_pidfd) {
 
 void Init::run_steps(const InitFds& fds, ino_t parent_mount_ns) {
     ::umask(0);
-    setup_stdio(fds);
+    console_fd_ = setup_stdio(fds, fds.console_fd);
     join_cgroups();
     // Only now a cgroup namespace, rooted at the cgroups it has joined.
     if (!req_.cgroup_join.empty() && ::unshare(CLONE_NEWCGROUP) < 0) fail(errno, "unshare(CLONE_NEWCGROUP)");

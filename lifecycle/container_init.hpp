@@ -15,8 +15,10 @@
 namespace rusty::lifecycle {
 
 struct InitFds {
+    int stdin_fd = -1;  // -1: /dev/null
     int stdout_fd = -1;
     int stderr_fd = -1;
+    int console_fd = -1;      // spec.tty: where the terminal's master goes (see messages.hpp)
     int setup_error_fd = -1;  // O_CLOEXEC write end; closed by execve
 };
 

@@ -20,12 +20,14 @@
 #include <cstring>
 #include <deque>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <unordered_set>
 #include <utility>
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/syscalls.hpp"
 
 namespace rusty::lifecycle {
 
@@ -57,6 +59,7 @@ struct ControlServer::State {
     ino_t ino = 0;
     bool accepting = false;  // run() is looping: it closes the acceptor when it ends
     bool closing = false;
+    std::size_t stream_subscribers = 0;  // connections with a `stream`
     std::unordered_set<control_impl::Connection*> connections;
 };
 
@@ -82,6 +85,7 @@ struct Connection {
     }
     ~Connection() {
         state->connections.erase(this);
+        if (!stream.empty()) --state->stream_subscribers;
         // close() lingers only while connections remain.
         if (state->closing && state->connections.empty()) state->linger.cancel();
     }
@@ -94,7 +98,9 @@ struct Connection {
     asio::steady_timer wakeup;              // the writer sleeps on it while `queue` is empty
     std::deque<std::shared_ptr<const std::string>> queue;  // whole lines, shared between subscribers
     std::size_t queued_bytes = 0;
-    bool subscriber = false;  // said `events`
+    bool subscriber = false;  // said `events`, or `attach`
+    std::string stream;       // attach: the stream it follows (empty for `events`)
+    bool stream_ended = false;  // end_stream(): close once the queue is sent
     bool dropped = false;     // a subscriber that fell too far behind
     bool peer_gone = false;   // EOF or a write error: nothing more to send
     bool cut = false;         // close()'s linger ran out
@@ -226,15 +232,16 @@ reactor::Task<void> write_events(std::shared_ptr<Connection> c) {
             if (c->dropped) {
                 // The newline ends a line that a cancelled write may have cut.
                 send_now(c->socket.native_handle(),
-                         "\n" + error_line(nullptr, "events: dropped, this subscriber fell more than " +
+                         "\n" + error_line(nullptr, (c->stream.empty() ? "events" : "attach") +
+                                                        std::string(": dropped, this subscriber fell more than ") +
                                                         std::to_string(ControlServer::kMaxQueuedBytes) +
                                                         " bytes or " +
                                                         std::to_string(ControlServer::kMaxQueuedLines) +
-                                                        " events behind"));
+                                                        " writes behind"));
                 break;
             }
             if (c->queue.empty()) {
-                if (c->state->closing) break;  // all delivered
+                if (c->state->closing || c->stream_ended) break;  // all delivered
                 c->wakeup.expires_at(asio::steady_timer::time_point::max());
                 co_await c->wakeup.async_wait(asio::as_tuple(asio::use_awaitable));
                 continue;
@@ -323,6 +330,36 @@ void subscribe(const std::shared_ptr<Connection>& c, const Json* id) {
     asio::co_spawn(c->state->executor, write_events(c), asio::detached);
 }
 
+// `attach`: the reply and its fd in one sendmsg(), then the stream's bytes.
+reactor::Task<bool> attach(std::shared_ptr<Connection> c, const Json* id, Json args) {
+    std::optional<ControlStream> granted;
+    std::string error;
+    try {
+        granted = co_await c->state->handler.attach(std::move(args));
+    } catch (const std::exception& e) {
+        error = *e.what() ? e.what() : "attach failed";
+    }
+    if (c->cut || c->peer_gone) co_return false;
+    if (!granted) co_return co_await write_line(c, error_line(id, error));
+    const std::string line = reply_line(id, true, granted->result);
+    const int fds[] = {granted->fd.get()};
+    try {
+        // The connection is idle (replies come one at a time): its buffer
+        // has room for one line.
+        sys::send_with_fds(c->socket.native_handle(), std::as_bytes(std::span(line)),
+                           granted->fd ? std::span<const int>(fds) : std::span<const int>());
+    } catch (const std::exception& e) {
+        spdlog::debug("control socket: attach reply: {}", e.what());
+        c->peer_gone = true;
+        co_return false;
+    }
+    c->subscriber = true;
+    c->stream = std::move(granted->stream);
+    ++c->state->stream_subscribers;
+    asio::co_spawn(c->state->executor, write_events(c), asio::detached);
+    co_return true;
+}
+
 // One request line. False when the connection is over.
 reactor::Task<bool> handle_line(std::shared_ptr<Connection> c, std::string line) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -337,6 +374,7 @@ reactor::Task<bool> handle_line(std::shared_ptr<Connection> c, std::string line)
         subscribe(c, id);
         co_return true;
     }
+    if (request.verb == "attach") co_return co_await attach(c, id, std::move(request.args));
     std::optional<Json> result;
     std::string error;
     try {
@@ -518,7 +556,7 @@ void ControlServer::publish(const nlohmann::json& event) {
     if (s.closing) return;
     std::shared_ptr<const std::string> line;  // made once, shared by every queue
     for (Connection* c : s.connections) {
-        if (!c->subscriber || c->dropped || c->peer_gone || c->cut) continue;
+        if (!c->subscriber || !c->stream.empty() || c->dropped || c->peer_gone || c->cut) continue;
         if (!line) line = std::make_shared<const std::string>("{\"event\":" + dump(event) + "}\n");
         if (c->queue.size() >= kMaxQueuedLines || c->queued_bytes + line->size() > kMaxQueuedBytes) {
             spdlog::debug("control socket: dropped an events subscriber {} bytes behind", c->queued_bytes);
@@ -527,6 +565,37 @@ void ControlServer::publish(const nlohmann::json& event) {
         }
         enqueue(*c, line);
     }
+}
+
+void ControlServer::publish_stream(std::string_view stream, std::string_view bytes) {
+    State& s = *state_;
+    if (s.closing || s.stream_subscribers == 0 || bytes.empty()) return;
+    std::shared_ptr<const std::string> chunk;
+    for (Connection* c : s.connections) {
+        if (c->stream != stream || c->dropped || c->peer_gone || c->cut || c->stream_ended) continue;
+        if (!chunk) chunk = std::make_shared<const std::string>(bytes);
+        if (c->queue.size() >= kMaxQueuedLines || c->queued_bytes + chunk->size() > kMaxQueuedBytes) {
+            spdlog::debug("control socket: dropped an attached client {} bytes behind", c->queued_bytes);
+            drop(*c);
+            continue;
+        }
+        enqueue(*c, chunk);
+    }
+}
+
+void ControlServer::end_stream(std::string_view stream) {
+    for (Connection* c : state_->connections) {
+        if (c->stream != stream) continue;
+        c->stream_ended = true;
+        c->wakeup.cancel();
+    }
+}
+
+bool ControlServer::streaming() const { return state_->stream_subscribers > 0; }
+
+reactor::Task<ControlStream> ControlHandler::attach(nlohmann::json) {
+    throw Error("unknown verb \"attach\"");
+    co_return ControlStream{};
 }
 
 void ControlServer::close() {

@@ -31,6 +31,14 @@
 //   - When the server closes (the fleet has ended), reads stop at once, a
 //     reply under way and the events already queued are still delivered
 //     (within kCloseLinger), then every connection gets EOF.
+//   - Verb "attach" ({"name": "web"}) is passed to ControlHandler::attach.
+//     Its reply line comes in one sendmsg() with the container's input fd
+//     (SCM_RIGHTS) when there is one; then the connection carries raw bytes,
+//     whatever publish_stream() gives its stream, until the client closes it
+//     or end_stream() (the container has ended) closes it after the bytes
+//     queued. A client falling kMaxQueuedBytes behind is dropped as an
+//     `events` subscriber is. What the client sends is ignored: it writes
+//     its input to the fd it was given.
 //   - Only uid 0 and the server's own euid may connect (SO_PEERCRED); anyone
 //     else gets {"ok": false, "error": "permission denied: uid N may not
 //     control this fleet"} and EOF. The socket file is mode 0600 as well.
@@ -57,10 +65,20 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "core/fd.hpp"
 #include "reactor/awaitable.hpp"
 
 namespace rusty::lifecycle {
+
+// What ControlHandler::attach grants: the reply's result, an fd to pass
+// with it (none: invalid), and the stream whose bytes follow.
+struct ControlStream {
+    nlohmann::json result;
+    UniqueFd fd;
+    std::string stream;
+};
 
 class ControlHandler {
 public:
@@ -70,6 +88,8 @@ public:
     // as the error. The connection may be gone by the time it returns: the
     // reply is then dropped. It must outlive the io_context's run.
     virtual reactor::Task<nlohmann::json> handle(std::string verb, nlohmann::json args) = 0;
+    // The verb "attach"; throws as handle() does. By default there is none.
+    virtual reactor::Task<ControlStream> attach(nlohmann::json args);
 };
 
 class ControlServer {
@@ -99,6 +119,13 @@ public:
 
     // Queues {"event": event} for every `events` subscriber; never waits.
     void publish(const nlohmann::json& event);
+    // Queues `bytes` for the connections attached to `stream`; never waits.
+    void publish_stream(std::string_view stream, std::string_view bytes);
+    // Closes the connections attached to `stream` once their queue is sent.
+    void end_stream(std::string_view stream);
+    // Some connection is attached to a stream (cheap: skip publish_stream's
+    // work when none is).
+    bool streaming() const;
 
     // Stops accepting, unlinks the socket path, and ends every connection:
     // reads stop at once; a request being handled still gets its reply and

@@ -56,6 +56,11 @@ public:
     virtual void on_output(const std::string& container, OutputStream stream, std::string_view line) {
         (void)container, (void)stream, (void)line;
     }
+    // The same output as read, before it is cut into lines (a terminal's
+    // prompt has no newline): for `attach`. Every driver, none included.
+    virtual void on_output_bytes(const std::string& container, OutputStream stream, std::string_view bytes) {
+        (void)container, (void)stream, (void)bytes;
+    }
 };
 
 }  // namespace rusty

@@ -50,7 +50,16 @@ auto log_failure(const char* what) {
 
 void EventTee::on_event(const Event& event) {
     observer_.on_event(event);
-    if (control) control->publish(to_json(event));
+    if (!control) return;
+    control->publish(to_json(event));
+    // Its output is drained before these: attached clients have it all.
+    if ((event.kind == EventKind::Exited || event.kind == EventKind::Failed) && control->streaming())
+        control->end_stream(attach_stream(event.container));
+}
+
+void EventTee::on_output_bytes(const std::string& container, OutputStream stream, std::string_view bytes) {
+    observer_.on_output_bytes(container, stream, bytes);
+    if (control && control->streaming()) control->publish_stream(attach_stream(container), bytes);
 }
 
 void Fleet::Impl::lock_state_dir() {
@@ -159,10 +168,18 @@ void Fleet::Impl::prepare() {
 void Fleet::Impl::remove_state() {
     // Each container's writable layer goes with the fleet, as with
     // `docker compose down`; the images stay.
+    // Their logs stay, for `rusty-supervisor logs` and the next run (which
+    // appends), and so does the lock file that marks the directory as ours.
     std::error_code ec;
-    for (const ContainerSpec& c : spec.containers) fs::remove_all(container_dir(c.name), ec);
+    bool logs_kept = false;
+    for (const ContainerSpec& c : spec.containers) {
+        const fs::path dir = container_dir(c.name);
+        lifecycle::remove_all_but_logs(dir, ec);
+        fs::remove(dir, ec);  // only if empty
+        logs_kept = logs_kept || fs::exists(dir, ec);
+    }
     fs::remove(state_dir / "supervisor.json", ec);
-    fs::remove(state_dir / "lock", ec);
+    if (!logs_kept) fs::remove(state_dir / "lock", ec);
     lock.reset();
     fs::remove(state_dir, ec);  // only if empty: never take a user's files with it
 }

@@ -193,9 +193,23 @@ reactor::Task<json> Fleet::Impl::handle(std::string verb, json args) {
         result = co_await reload();
     } else {
         throw Error("unknown verb \"" + verb +
-                    "\"; known: ps, stats, stop, start, restart, kill, pause, unpause, reload, events");
+                    "\"; known: ps, stats, stop, start, restart, kill, pause, unpause, reload, events, attach");
     }
     co_return result;
+}
+
+// attach {"name": "web"}: the container's input fd (its terminal's master,
+// or its stdin pipe) and its output stream. The stream is named after the
+// container, and EventTee feeds it.
+reactor::Task<lifecycle::ControlStream> Fleet::Impl::attach(json args) {
+    if (!args.contains("name") || !args["name"].is_string()) throw Error("\"name\": expected a container name");
+    const std::string name = args["name"].get<std::string>();
+    ContainerActor::Attachment a = actor(name).attachment();
+    lifecycle::ControlStream granted;
+    granted.result = {{"name", name}, {"tty", a.tty}, {"stdin_open", a.stdin_open}, {"input", static_cast<bool>(a.input)}};
+    granted.fd = std::move(a.input);
+    granted.stream = EventTee::attach_stream(name);
+    co_return granted;
 }
 
 }  // namespace rusty

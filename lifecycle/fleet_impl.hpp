@@ -30,6 +30,10 @@ public:
     void on_output(const std::string& container, OutputStream stream, std::string_view line) override {
         observer_.on_output(container, stream, line);
     }
+    // Also to the clients attached to the container.
+    void on_output_bytes(const std::string& container, OutputStream stream, std::string_view bytes) override;
+    // The control server's stream of a container's output.
+    static std::string attach_stream(const std::string& container) { return "attach/" + container; }
     lifecycle::ControlServer* control = nullptr;
 
 private:
@@ -65,6 +69,7 @@ struct Fleet::Impl : lifecycle::ControlHandler {
 
     // ---- fleet_control.cpp
     reactor::Task<nlohmann::json> handle(std::string verb, nlohmann::json args) override;
+    reactor::Task<lifecycle::ControlStream> attach(nlohmann::json args) override;
     // Verbs that stop, start or replace containers (stop, start, restart,
     // reload) run one at a time: each waits across co_awaits with actors in
     // hand, which another one could start or retire meanwhile.

@@ -24,8 +24,9 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t kMaxMessage = 64 * 1024;
-// stdout, stderr, the v2 cgroup dir, the container init's pidfd.
-constexpr std::size_t kMaxRequestFds = 4;
+// stdin, stdout, stderr, the console socket, the v2 cgroup dir, the
+// container init's pidfd.
+constexpr std::size_t kMaxRequestFds = 6;
 
 // What the helper keeps from its start.
 struct HelperState {
@@ -57,14 +58,21 @@ void serve_one(const HelperState& helper, std::string_view bytes, std::vector<Un
     const int sock = helper.sock;
     SpawnRequest request = decode_spawn_request(bytes);
     const bool exec = !request.exec_argv.empty();
-    const std::size_t expected = 2 + (request.has_cgroup_fd ? 1 : 0) + (exec ? 1 : 0);
-    if (fds.size() != expected) {
+    const std::size_t expected = std::size_t{2} + request.has_stdin + request.has_console + request.has_cgroup_fd + exec;
+    if (fds.size() != expected || (exec && request.has_console)) {
         reply(sock, {request.id, -1, EINVAL, "spawn request with " + std::to_string(fds.size()) +
                                                  " fds instead of " + std::to_string(expected)}, {});
         return;
     }
     sys::Pipe setup_error = sys::make_pipe();
-    const InitFds child_fds{fds[0].get(), fds[1].get(), setup_error.write.get()};
+    std::size_t next = 0;
+    InitFds child_fds;
+    child_fds.stdin_fd = request.has_stdin ? fds[next++].get() : -1;
+    child_fds.stdout_fd = fds[next++].get();
+    child_fds.stderr_fd = fds[next++].get();
+    child_fds.console_fd = request.has_console ? fds[next++].get() : -1;
+    child_fds.setup_error_fd = setup_error.write.get();
+    const int cgroup_fd = request.has_cgroup_fd ? fds[next++].get() : -1;
 
     sys::Clone3Request clone;
     clone.flags = CLONE_PARENT;
@@ -72,7 +80,7 @@ void serve_one(const HelperState& helper, std::string_view bytes, std::vector<Un
     // supervisor); clone3 insists that none be given.
     clone.exit_signal = 0;
     // Born in its v2 cgroup.
-    if (request.has_cgroup_fd) clone.cgroup_fd = fds[2].get();
+    if (cgroup_fd >= 0) clone.cgroup_fd = cgroup_fd;
     int pidfd = -1;
     pid_t pid = -1;
     const char* failed = "clone3";
@@ -252,31 +260,38 @@ void HelperClient::fail_all_pending() {
     pending_.clear();
 }
 
-reactor::Task<SpawnedInit> HelperClient::spawn(SpawnRequest request, int stdout_fd, int stderr_fd, int cgroup_fd) {
+reactor::Task<SpawnedInit> HelperClient::spawn(SpawnRequest request, StdioFds stdio, int cgroup_fd) {
     if (!request.exec_argv.empty()) throw Error("spawn request with an exec command: use exec_in()");
-    co_return co_await ask(std::move(request), stdout_fd, stderr_fd, cgroup_fd, -1);
+    co_return co_await ask(std::move(request), stdio, cgroup_fd, -1);
 }
 
-reactor::Task<SpawnedInit> HelperClient::exec_in(SpawnRequest request, int container_pidfd, int stdout_fd,
-                                                 int stderr_fd, int cgroup_fd) {
+reactor::Task<SpawnedInit> HelperClient::exec_in(SpawnRequest request, int container_pidfd, StdioFds stdio,
+                                                 int cgroup_fd) {
     if (request.exec_argv.empty()) throw Error("exec request without a command");
     if (container_pidfd < 0) throw Error("exec request without the container's pidfd");
-    co_return co_await ask(std::move(request), stdout_fd, stderr_fd, cgroup_fd, container_pidfd);
+    if (stdio.console_fd >= 0) throw Error("exec request with a console socket");
+    co_return co_await ask(std::move(request), stdio, cgroup_fd, container_pidfd);
 }
 
-reactor::Task<SpawnedInit> HelperClient::ask(SpawnRequest request, int stdout_fd, int stderr_fd, int cgroup_fd,
+reactor::Task<SpawnedInit> HelperClient::ask(SpawnRequest request, StdioFds stdio, int cgroup_fd,
                                              int container_pidfd) {
     if (closed_) throw Error("the helper process is gone");
     Pending pending(socket_.get_executor());
     pending.wakeup.expires_at(asio::steady_timer::time_point::max());
     request.id = next_id_++;
+    request.has_stdin = stdio.stdin_fd >= 0;
+    request.has_console = stdio.console_fd >= 0;
     request.has_cgroup_fd = cgroup_fd >= 0;
     std::string bytes = encode(request);
     if (bytes.size() > kMaxMessage)
         throw Error("spawn request of " + std::to_string(bytes.size()) + " bytes is over the " +
                     std::to_string(kMaxMessage / 1024) + " KiB limit; shorten the command or environment");
     // The order the helper expects (messages.hpp).
-    std::vector<int> fds = {stdout_fd, stderr_fd};
+    std::vector<int> fds;
+    if (stdio.stdin_fd >= 0) fds.push_back(stdio.stdin_fd);
+    fds.push_back(stdio.stdout_fd);
+    fds.push_back(stdio.stderr_fd);
+    if (stdio.console_fd >= 0) fds.push_back(stdio.console_fd);
     if (cgroup_fd >= 0) fds.push_back(cgroup_fd);
     if (container_pidfd >= 0) fds.push_back(container_pidfd);
     for (;;) {

@@ -64,12 +64,12 @@ public:
     // Reads replies until the helper closes the socket or close() is called.
     reactor::Task<void> run();
 
-    // Asks the helper for a new container init. The stdout/stderr fds (and
-    // the v2 cgroup directory to place it in, if >= 0) are passed to it; the
+    // Asks the helper for a new container init. The stdio fds (and the v2
+    // cgroup directory to place it in, if >= 0) are passed to it; the
     // caller still closes its copies. Throws rusty::Error
     // when clone3 failed or the helper is gone. Not cancellable: once asked,
     // the caller always learns the pid, so no container is ever orphaned.
-    reactor::Task<SpawnedInit> spawn(SpawnRequest request, int stdout_fd, int stderr_fd, int cgroup_fd = -1);
+    reactor::Task<SpawnedInit> spawn(SpawnRequest request, StdioFds stdio, int cgroup_fd = -1);
 
     // Asks the helper to run request.exec_argv inside the running container
     // whose init is behind `container_pidfd` (see run_exec_in_container):
@@ -77,7 +77,7 @@ public:
     // if >= 0, as a child of the supervisor like an init. The reply is as
     // for spawn(); request.rootfs is unused. Throws rusty::Error when the
     // container is gone (its init reaped, or its pid namespace ending).
-    reactor::Task<SpawnedInit> exec_in(SpawnRequest request, int container_pidfd, int stdout_fd, int stderr_fd,
+    reactor::Task<SpawnedInit> exec_in(SpawnRequest request, int container_pidfd, StdioFds stdio,
                                        int cgroup_fd = -1);
 
     void close();
@@ -93,8 +93,7 @@ private:
 
     void fail_all_pending();
     // spawn() and exec_in(): sends the request with its fds, waits for the reply.
-    reactor::Task<SpawnedInit> ask(SpawnRequest request, int stdout_fd, int stderr_fd, int cgroup_fd,
-                                   int container_pidfd);
+    reactor::Task<SpawnedInit> ask(SpawnRequest request, StdioFds stdio, int cgroup_fd, int container_pidfd);
 
     boost::asio::posix::stream_descriptor socket_;
     std::uint64_t next_id_ = 1;

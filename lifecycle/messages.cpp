@@ -38,6 +38,8 @@ std::string encode(const SpawnRequest& r) {
         {"target", r.rootfs.target.string()},
         {"read_only", r.rootfs.read_only},
         {"notify_dir", r.rootfs.notify_dir.string()},
+        {"has_stdin", r.has_stdin},
+        {"has_console", r.has_console},
         {"has_cgroup_fd", r.has_cgroup_fd},
         {"exec_argv", r.exec_argv},
     };
@@ -66,6 +68,8 @@ SpawnRequest decode_spawn_request(std::string_view bytes) {
         r.rootfs.read_only = j.at("read_only").get<bool>();
         s.read_only = r.rootfs.read_only;
         r.rootfs.notify_dir = j.at("notify_dir").get<std::string>();
+        r.has_stdin = j.at("has_stdin").get<bool>();
+        r.has_console = j.at("has_console").get<bool>();
         r.has_cgroup_fd = j.at("has_cgroup_fd").get<bool>();
         r.exec_argv = j.at("exec_argv").get<std::vector<std::string>>();
         return r;

@@ -1,10 +1,13 @@
 // The messages exchanged by the three processes of a container start (or of
 // an exec into a running container):
 //
-//   supervisor --SpawnRequest (+ stdout, stderr[, v2 cgroup dir][, container
-//                              init's pidfd] fds)--> helper
+//   supervisor --SpawnRequest (+ [stdin,] stdout, stderr[, console socket]
+//                              [, v2 cgroup dir][, container init's pidfd]
+//                              fds)--> helper
 //   helper     --SpawnReply   (+ pidfd, setup-error fd)--> supervisor
 //   container init --SetupFailure (on the setup-error pipe)--> supervisor
+//   container init --its terminal's master fd (on the console socket, one
+//                    SCM_RIGHTS message, before the exec marker)--> supervisor
 //
 // The first two travel over a SOCK_SEQPACKET socketpair, one message each.
 // On the setup-error pipe the init (or the exec'd process) writes
@@ -48,15 +51,30 @@ struct SpawnRequest {
     // enters a cgroup namespace of its own. The v2 cgroup comes as a
     // directory fd with the request (clone3 CLONE_INTO_CGROUP).
     std::vector<std::string> cgroup_join;
-    // The fds that come with the request, in this order: stdout, stderr,
-    // the v2 cgroup dir if has_cgroup_fd, the container init's pidfd if
-    // exec_argv is set. Said explicitly, not guessed from the count;
-    // HelperClient sets it.
+    // The fds that come with the request, in this order: stdin if
+    // has_stdin (else the child gets /dev/null), stdout, stderr, the console
+    // socket if has_console, the v2 cgroup dir if has_cgroup_fd, the
+    // container init's pidfd if exec_argv is set. Said explicitly, not
+    // guessed from the count; HelperClient sets them.
+    bool has_stdin = false;
+    // A new container with a terminal (spec.tty): the init makes a pty in
+    // its own /dev/pts, sends the master back on the console socket, and
+    // takes the slave as stdin, stdout, stderr, controlling terminal and
+    // /dev/console (stdout and stderr given are then unused).
+    bool has_console = false;
     bool has_cgroup_fd = false;
     // Non-empty: not a new container but this command run inside the one
     // whose init's pidfd comes with the request, as spec.user, with spec.env
     // and in spec.working_dir (rootfs is unused then).
     std::vector<std::string> exec_argv;
+};
+
+// The fds a spawned process starts with; -1 where there is none.
+struct StdioFds {
+    int stdin_fd = -1;    // -1: /dev/null
+    int stdout_fd = -1;
+    int stderr_fd = -1;
+    int console_fd = -1;  // the console socket (spawn only)
 };
 
 struct SpawnReply {

@@ -222,6 +222,29 @@ struct RunOptions {
     fs::path config_path;  // FleetOptions::config_path: what a reload re-reads
 };
 
+// What a fleet leaves in its state directory once it has ended: nothing,
+// or only its logs (<container>/container.log*) and the lock file that marks
+// the directory as a fleet's. The paths left otherwise, for the message.
+inline std::vector<std::string> state_left_besides_logs(const fs::path& state_dir) {
+    std::vector<std::string> other;
+    std::error_code ec;
+    if (!fs::exists(state_dir, ec)) return other;
+    bool logs = false;
+    for (auto it = fs::recursive_directory_iterator(state_dir, ec); it != fs::recursive_directory_iterator(); ++it) {
+        const fs::path rel = fs::relative(it->path(), state_dir);
+        const std::string first = rel.begin()->string();
+        if (rel == "lock") continue;
+        if (it->is_directory() && std::distance(rel.begin(), rel.end()) == 1) continue;  // a container's
+        if (std::distance(rel.begin(), rel.end()) == 2 && rel.filename().string().starts_with("container.log")) {
+            logs = true;
+            continue;
+        }
+        other.push_back(rel.string());
+    }
+    if (!logs && fs::exists(state_dir / "lock")) other.push_back("lock (with no log left)");
+    return other;
+}
+
 struct RunResult {
     FleetResult result;
     fs::path state_dir;

@@ -78,7 +78,7 @@ TEST_CASE("exec failures are Failed events with the exact error - commands are l
     CHECK(rec.only("abs_missing", EventKind::Failed).pid > 0);
     CHECK(rec.out("abs_missing").empty());
     CHECK(rec.err("abs_missing").empty());
-    CHECK_FALSE(fs::exists(r.state_dir));
+    CHECK(state_left_besides_logs(r.state_dir).empty());
 }
 
 TEST_CASE("PATH lookup uses the container's PATH, not the supervisor's", "[lifecycle]") {
@@ -260,7 +260,7 @@ TEST_CASE("state.json and supervisor.json describe the running fleet", "[lifecyc
     CHECK(state.value("pid", 0) == rec.only("one", EventKind::Started).pid);
     CHECK(supervisor.value("name", "") == "st");
     CHECK(supervisor.value("pid", 0) == ::getpid());
-    CHECK_FALSE(fs::exists(r.state_dir));
+    CHECK(state_left_besides_logs(r.state_dir).empty());
 }
 
 TEST_CASE("user: supplementary groups and names come from the rootfs's own /etc files", "[lifecycle]") {

@@ -44,10 +44,10 @@ public:
     }
 
     SpawnedInit spawn(SpawnRequest request, int out, int err, int cgroup_fd = -1) {
-        return await(client_.spawn(std::move(request), out, err, cgroup_fd));
+        return await(client_.spawn(std::move(request), {-1, out, err, -1}, cgroup_fd));
     }
     SpawnedInit exec_in(SpawnRequest request, int container_pidfd, int out, int err, int cgroup_fd = -1) {
-        return await(client_.exec_in(std::move(request), container_pidfd, out, err, cgroup_fd));
+        return await(client_.exec_in(std::move(request), container_pidfd, {-1, out, err, -1}, cgroup_fd));
     }
 
 private:
