@@ -609,8 +609,8 @@ void ControlServer::close() {
     // shutdown() ends the accept in flight (EINVAL) without an io_uring
     // cancel: with Asio 1.81, cancelling the acceptor's accept this way left
     // the io_context with work it never finished, now and then (the fleet's
-    // run() hung after its last container; seen in test-lifecycle's output
-    // test, never with shutdown()).
+    // run() hung after its last container). reactor/asio_uring_fix.hpp has
+    // the likely cause, since fixed; shutdown() stays, as it needs no cancel.
     if (s.accepting) ::shutdown(s.acceptor.native_handle(), SHUT_RDWR);
     else s.acceptor.close(ignored);
     for (Connection* c : s.connections) {
