@@ -11,23 +11,60 @@ namespace rusty::cli {
 
 enum class LogFormat { Text, Json };
 
+// Whether a Text printer shows one status line per container, redrawn in
+// place while the fleet starts, as `docker compose up` does.
+enum class StatusLines {
+    Auto,  // when the output is a terminal (and TERM is not "dumb")
+    On,
+    Off,
+};
+
 class Printer : public FleetObserver {
 public:
-    // `names` aligns the "name |" prefixes, as compose does.
-    Printer(LogFormat format, const std::vector<std::string>& names, std::FILE* out = stdout);
+    // `names` aligns the "name |" prefixes, as compose does, and orders the
+    // status lines.
+    Printer(LogFormat format, const std::vector<std::string>& names, std::FILE* out = stdout,
+            StatusLines status_lines = StatusLines::Auto);
 
     void on_event(const Event& event) override;
     void on_output(const std::string& container, OutputStream stream, std::string_view line) override;
 
 private:
+    // A container's line in the status block.
+    struct Status {
+        enum class Mark { Waiting, Good, Bad };
+        Mark mark = Mark::Waiting;
+        std::string text = "Waiting";
+        bool settled = false;  // it has started, failed or exited at least once
+        std::string shown;     // the line as last drawn
+    };
+    // The status block is drawn at the first event and updated in place
+    // while only lifecycle events arrive. The first output line, or the
+    // first event once every container has settled, freezes it (left on
+    // screen, redrawn a last time); from then on, and when it is not wanted
+    // at all, everything prints as plain lines below it.
+    enum class Block { NotDrawn, Live, Done };
+
     std::string prefix(const std::string& container) const;
     void write_line(const std::string& line);
+    void write(const std::string& bytes);
+    std::string event_text(const Event& event) const;
+
+    // True if the event was shown in the live block (and so not as a line).
+    bool show_in_block(const Event& event);
+    static void update(Status& status, const Event& event);
+    std::string status_line(std::size_t index, std::size_t columns) const;
+    void draw_block();
+    void redraw_line(std::size_t index);
+    void freeze_block();
 
     LogFormat format_;
     std::FILE* out_;
     std::size_t width_ = 0;
     bool color_ = false;
     std::vector<std::string> names_;
+    Block block_ = Block::Done;
+    std::vector<Status> statuses_;  // one per name
 };
 
 }  // namespace rusty::cli
