@@ -85,7 +85,7 @@ ControlClient::ControlClient(fs::path socket) : path_(std::move(socket)) {
     }
 }
 
-ControlClient::Reply ControlClient::request(const std::string& verb, const nlohmann::json& args) {
+int ControlClient::send(const std::string& verb, const nlohmann::json& args) {
     const int id = next_id_++;
     std::string line = nlohmann::json{{"id", id}, {"verb", verb}, {"args", args}}.dump(
                            -1, ' ', false, nlohmann::json::error_handler_t::replace) +
@@ -99,6 +99,11 @@ ControlClient::Reply ControlClient::request(const std::string& verb, const nlohm
         if (n < 0) throw sys_error("send to the control socket " + quoted(path_));
         rest.remove_prefix(static_cast<std::size_t>(n));
     }
+    return id;
+}
+
+ControlClient::Reply ControlClient::request(const std::string& verb, const nlohmann::json& args) {
+    const int id = send(verb, args);
     for (;;) {
         std::optional<nlohmann::json> message = next_message();
         if (!message) throw Error("the fleet closed the control connection without replying (" + path_.string() + ")");

@@ -47,6 +47,10 @@ public:
     // Sends {"id": n, "verb": verb, "args": args} and waits for its reply.
     // Throws rusty::Error if the connection fails or ends first.
     Reply request(const std::string& verb, const nlohmann::json& args);
+    // Sends the request without waiting for its reply; returns its id.
+    int send(const std::string& verb, const nlohmann::json& args);
+    // The connected socket, for a reply that carries an fd (attach).
+    int native_handle() const { return fd_.get(); }
 
     // The next line the server sends, parsed; nullopt once it has closed the
     // connection. Blank lines are skipped, and so are lines that are not

@@ -3,11 +3,15 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cgroup/layout.hpp"
+#include "cli/attach.hpp"
 #include "cli/control_client.hpp"
+#include "cli/logs.hpp"
 #include "cli/printer.hpp"
 #include "cli/verbs.hpp"
 #include "core/config.hpp"
@@ -56,13 +60,13 @@ std::string canonical_signal(const std::string& text) {
     return sig < 32 ? rusty::sys::signal_name(sig) : std::to_string(sig);
 }
 
-// Runs a client verb; the socket is found from --socket, --config, --fleet
-// or the only fleet under --root.
-int run_client(rusty::cli::VerbRequest request, const rusty::cli::SocketChoice& choice) {
+// Runs a command that talks to a fleet (or reads its files), turning what
+// it throws into a message and an exit status.
+template <class Command>
+int run_reported(Command command) {
     try {
-        const std::filesystem::path socket = rusty::cli::locate_socket(choice);
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
-        return rusty::cli::run_verb(request, socket);
+        return command();
     } catch (const rusty::cli::UsageError& e) {
         std::fprintf(stderr, "rusty-supervisor: %s\n", e.what());
         return kExitUsage;
@@ -73,6 +77,12 @@ int run_client(rusty::cli::VerbRequest request, const rusty::cli::SocketChoice& 
         std::fprintf(stderr, "rusty-supervisor: %s\n", e.what());
         return kExitFailure;
     }
+}
+
+// Runs a client verb; the socket is found from --socket, --config, --fleet
+// or the only fleet under --root.
+int run_client(rusty::cli::VerbRequest request, const rusty::cli::SocketChoice& choice) {
+    return run_reported([&] { return rusty::cli::run_verb(request, rusty::cli::locate_socket(choice)); });
 }
 
 }  // namespace
@@ -148,6 +158,33 @@ int main(int argc, char** argv) {
     add_names(add_verb("events", "print the fleet's events as they happen, until it stops"), false);
     add_names(add_verb("stats", "memory, CPU and pids of running containers"), false);
     add_verb("reload", "re-read fleet.json and apply the changes");
+
+    rusty::cli::AttachOptions attach;
+    CLI::App* attach_verb = app.add_subcommand(
+        "attach", "join a running container's terminal (or stdin and output); ctrl-p ctrl-q detaches");
+    attach_verb->add_option("--socket", client.socket, "the fleet's control socket (default: ROOT/<fleet>/control.sock)");
+    attach_verb->add_option("--fleet", client.fleet, "the fleet's name (default: the only one running under --root)");
+    attach_verb->add_option("-c,--config", config_path, "the fleet's fleet.json, for its name")->check(CLI::ExistingFile);
+    attach_verb->add_option("--root", root, "directory for images and fleet state")->capture_default_str();
+    attach_verb->add_flag("--no-stdin", attach.no_stdin, "only watch: do not send typed input");
+    attach_verb->add_option("NAME", attach.name, "the container")->required();
+
+    // logs reads the files itself: it works once the fleet has ended too.
+    rusty::cli::LogsOptions logs;
+    std::string since, tail;
+    bool no_color = false;
+    CLI::App* logs_verb = app.add_subcommand("logs", "print the containers' logs");
+    logs_verb->add_option("--socket", client.socket, "the fleet's control socket; its directory holds the logs");
+    logs_verb->add_option("--fleet", client.fleet, "the fleet's name (default: the only one under --root)");
+    logs_verb->add_option("-c,--config", config_path, "the fleet's fleet.json, for its name")->check(CLI::ExistingFile);
+    logs_verb->add_option("--root", root, "directory for images and fleet state")->capture_default_str();
+    logs_verb->add_option("--state-dir", state_dir, "the fleet's state directory");
+    logs_verb->add_flag("-f,--follow", logs.follow, "keep printing new lines until the fleet ends");
+    logs_verb->add_option("-n,--tail", tail, "only the last N lines of each container (or \"all\")");
+    logs_verb->add_option("--since", since, "only lines since a time: RFC 3339, Unix seconds, or a duration (10m)");
+    logs_verb->add_flag("-t,--timestamps", logs.timestamps, "show each line's time");
+    logs_verb->add_flag("--no-color", no_color, "no colours in the prefixes");
+    logs_verb->add_option("NAME", client.names, "containers (default: all)");
     app.require_subcommand(0, 1);
 
     try {
@@ -165,6 +202,31 @@ int main(int argc, char** argv) {
             }
             if (!client.signal.empty()) request.signal = canonical_signal(client.signal);
             return run_client(std::move(request), {client.socket, config_path, client.fleet, root});
+        }
+        if (*attach_verb) {
+            return run_reported([&] {
+                return rusty::cli::run_attach(attach, rusty::cli::locate_socket({client.socket, config_path, client.fleet, root}));
+            });
+        }
+        if (*logs_verb) {
+            if (!tail.empty() && tail != "all") {
+                std::size_t n = 0;
+                if (tail.size() > 9 || tail.find_first_not_of("0123456789") != std::string::npos)
+                    throw CLI::ValidationError("--tail", "must be a number of lines or \"all\", not \"" + tail + "\"");
+                for (char c : tail) n = n * 10 + static_cast<std::size_t>(c - '0');
+                logs.tail = n;
+            }
+            if (!since.empty()) {
+                logs.since = rusty::cli::parse_since(since, std::chrono::system_clock::now());
+                if (!logs.since)
+                    throw CLI::ValidationError("--since", "\"" + since + "\" is neither an RFC 3339 time, Unix "
+                                                          "seconds nor a duration such as 10m");
+            }
+            logs.names = client.names;
+            logs.state_dir = state_dir;
+            logs.choice = {client.socket, config_path, client.fleet, root};
+            logs.color = !no_color && ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+            return run_reported([&] { return rusty::cli::run_logs(logs, stdout); });
         }
         if (!*check && config_path.empty()) throw CLI::RequiredError("--config");
         if (!cgroup_parent.empty()) {
