@@ -2,6 +2,7 @@
 # Installs every Debian 12 package rusty-supervisor needs to build, test and
 # run its examples. Idempotent: packages already present are left alone, and
 # apt's package lists are refreshed only when something is missing.
+# conmon and runc are only for the benchmarks' side-by-side figures.
 set -eu
 
 PACKAGES="
@@ -16,6 +17,7 @@ catch2
 busybox-static
 iproute2
 jq
+conmon runc
 "
 
 missing=""

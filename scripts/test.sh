@@ -15,6 +15,7 @@ echo "--- benchmarks, quick mode (figures come from full runs, not from here)"
 "$BUILD_DIR"/rusty-bench-start --quick --limits
 "$BUILD_DIR"/rusty-bench-idle --quick
 "$BUILD_DIR"/rusty-bench-restart --quick
+"$BUILD_DIR"/rusty-bench-logs --quick
 echo "--- tests"
 cd "$BUILD_DIR"
 ctest --output-on-failure --timeout 600
