@@ -1,5 +1,6 @@
 #include "cli/printer.hpp"
 
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -146,7 +147,30 @@ void Printer::on_event(const Event& e) {
     write_line(event_text(e));
 }
 
+// The reactor prints on its own thread: a terminal or pipe that does not keep
+// up must not hold it (and with it every container). Output lines are shown
+// only while `out_` has room; those skipped are counted, and said once it has
+// room again. The log files have every line; events are always printed.
+bool Printer::room_for_output() {
+    pollfd p{::fileno(out_), POLLOUT, 0};
+    if (::poll(&p, 1, 0) == 0) {
+        ++skipped_;
+        return false;
+    }
+    if (skipped_ > 0) {
+        if (format_ == LogFormat::Json)
+            write_line(nlohmann::json{{"ts", rfc3339_nano(std::chrono::system_clock::now())}, {"skipped_lines", skipped_}}
+                           .dump());
+        else
+            write_line("(" + std::to_string(skipped_) + " output " + (skipped_ == 1 ? "line" : "lines") +
+                       " not shown here: the output was not keeping up; `rusty-supervisor logs` has them)");
+        skipped_ = 0;
+    }
+    return true;
+}
+
 void Printer::on_output(const std::string& container, OutputStream stream, std::string_view line) {
+    if (!room_for_output()) return;
     if (format_ == LogFormat::Json) {
         nlohmann::json j = {{"ts", rfc3339_nano(std::chrono::system_clock::now())},
                             {"container", container},

@@ -1,6 +1,7 @@
 // How the supervisor CLI shows a fleet: compose-like text, or JSON lines.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -45,6 +46,7 @@ private:
     // at all, everything prints as plain lines below it.
     enum class Block { NotDrawn, Live, Done };
 
+    bool room_for_output();
     std::string prefix(const std::string& container) const;
     void write_line(const std::string& line);
     void write(const std::string& bytes);
@@ -65,6 +67,7 @@ private:
     std::vector<std::string> names_;
     Block block_ = Block::Done;
     std::vector<Status> statuses_;  // one per name
+    std::uint64_t skipped_ = 0;     // output lines not shown since the last one that was
 };
 
 }  // namespace rusty::cli
