@@ -157,6 +157,17 @@ struct Sample {
     }
 };
 
+// A sample of `system` running `w`, before anything is measured.
+Sample new_sample(const char* system, const Workload& w, int rep) {
+    Sample s;
+    s.system = system;
+    s.workload = w.label;
+    s.rep = rep;
+    s.containers = w.containers;
+    s.bytes = w.total_bytes();
+    return s;
+}
+
 // A log that does not hold exactly the lines written: the bench fails.
 class LogMismatch : public Error {
 public:
@@ -617,12 +628,7 @@ Sample run_rusty(const Workload& w, int rep, const fs::path& rootfs, const fs::p
     options.control_socket = false;
 
     gate.close();  // left open by a failed run of another system
-    Sample s;
-    s.system = "rusty";
-    s.workload = w.label;
-    s.rep = rep;
-    s.containers = w.containers;
-    s.bytes = w.total_bytes();
+    Sample s = new_sample("rusty", w, rep);
 
     const std::vector<pid_t> before = own_children();
     Fleet* fleet_ptr = nullptr;
@@ -734,12 +740,7 @@ public:
 
     Sample run(const Workload& w, int rep, const fs::path& rootfs, Gate& gate) {
         gate.close();
-        Sample s;
-        s.system = "conmon";
-        s.workload = w.label;
-        s.rep = rep;
-        s.containers = w.containers;
-        s.bytes = w.total_bytes();
+        Sample s = new_sample("conmon", w, rep);
         const fs::path dir = work_ / ("conmon-run-" + std::to_string(++runs_));
         const fs::path exits = dir / "exits", sockets = dir / "sockets";
         fs::create_directories(exits);
@@ -920,12 +921,7 @@ private:
 // pays just to read the pipes.
 Sample run_floor(const Workload& w, int rep, Gate& gate) {
     gate.close();
-    Sample s;
-    s.system = "floor";
-    s.workload = w.label;
-    s.rep = rep;
-    s.containers = w.containers;
-    s.bytes = w.total_bytes();
+    Sample s = new_sample("floor", w, rep);
     const fs::path busybox = image::kBusyboxBinary;
     struct One {
         pid_t pid = -1;

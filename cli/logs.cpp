@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/printer.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -37,10 +38,6 @@ namespace {
 constexpr const char* kSocketName = "control.sock";
 constexpr const char* kLockName = "lock";
 constexpr const char* kLogName = "container.log";
-// The colours compose cycles through for its prefixes (as cli/printer.cpp).
-constexpr const char* kColors[] = {"\033[36m", "\033[33m", "\033[32m", "\033[35m", "\033[34m",
-                                   "\033[96m", "\033[93m", "\033[92m", "\033[95m", "\033[94m"};
-constexpr const char* kReset = "\033[0m";
 // How often -f looks for new lines.
 constexpr auto kFollowInterval = std::chrono::milliseconds(75);
 constexpr std::size_t kReadChunk = 64 * 1024;
@@ -367,7 +364,7 @@ public:
             std::string p = names[i];
             p.resize(width, ' ');
             // Like compose: "name |" in the container's colour.
-            prefixes_.push_back(options.color ? kColors[i % std::size(kColors)] + p + " |" + kReset + " " : p + " | ");
+            prefixes_.push_back(options.color ? prefix_colour(i) + p + " |" + kColourReset + " " : p + " | ");
         }
     }
 

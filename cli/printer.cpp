@@ -17,7 +17,7 @@ namespace {
 // The colours compose cycles through for its prefixes.
 constexpr const char* kColors[] = {"\033[36m", "\033[33m", "\033[32m", "\033[35m", "\033[34m",
                                    "\033[96m", "\033[93m", "\033[92m", "\033[95m", "\033[94m"};
-constexpr const char* kReset = "\033[0m";
+constexpr const char* kReset = kColourReset;
 
 // Status line marks, as compose draws them.
 constexpr const char* kWaitingMark = "⠿";
@@ -101,8 +101,7 @@ std::string Printer::prefix(const std::string& container) const {
     p.resize(std::max(width_, container.size()), ' ');
     if (!color_) return p;
     auto it = std::find(names_.begin(), names_.end(), container);
-    std::size_t index = static_cast<std::size_t>(it - names_.begin()) % std::size(kColors);
-    return kColors[index] + p + kReset;
+    return prefix_colour(static_cast<std::size_t>(it - names_.begin())) + p + kReset;
 }
 
 void Printer::write(const std::string& bytes) {
@@ -321,5 +320,7 @@ void Printer::freeze_block() {
     write(bytes + '\n');
     block_ = Block::Done;
 }
+
+const char* prefix_colour(std::size_t index) { return kColors[index % std::size(kColors)]; }
 
 }  // namespace rusty::cli

@@ -12,6 +12,11 @@ namespace rusty::cli {
 
 enum class LogFormat { Text, Json };
 
+// The colour of the `index`th container's "name |" prefix, cycling as
+// compose does (`logs` colours alike), and the escape that ends it.
+const char* prefix_colour(std::size_t index);
+inline constexpr const char* kColourReset = "\033[0m";
+
 // Whether a Text printer shows one status line per container, redrawn in
 // place while the fleet starts, as `docker compose up` does.
 enum class StatusLines {
