@@ -106,19 +106,15 @@ fs::path find_state_dir(const LogsOptions& options) {
     return dir;
 }
 
-// The container's live log file: state.json's "log_path" if it names one,
-// else <state-dir>/<name>/container.log.
+// The container's live log file: <state-dir>/<name>/container.log, or, when
+// that is a symlink (the entry's logging.options.path), the file it names,
+// next to which its rotated files are.
 fs::path live_log_path(const fs::path& container_dir) {
-    std::ifstream in(container_dir / "state.json");
-    if (in) {
-        nlohmann::json state = nlohmann::json::parse(in, nullptr, false);
-        if (state.is_object()) {
-            auto it = state.find("log_path");
-            if (it != state.end() && it->is_string() && !it->get<std::string>().empty())
-                return container_dir / it->get<std::string>();  // an absolute path replaces the directory
-        }
-    }
-    return container_dir / kLogName;
+    const fs::path live = container_dir / kLogName;
+    std::error_code ec;
+    if (!fs::is_symlink(live, ec)) return live;
+    const fs::path target = fs::read_symlink(live, ec);
+    return ec ? live : container_dir / target;  // an absolute target replaces the directory
 }
 
 // The rotated files of `live` (live.1 newest … live.K oldest), oldest first.

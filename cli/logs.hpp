@@ -18,8 +18,7 @@ namespace rusty::cli {
 
 struct LogsOptions {
     // The fleet's state directory: <state-dir>/<container>/container.log,
-    // and <state-dir>/<container>/state.json whose "log_path" (if present)
-    // names a log file kept elsewhere.
+    // a symlink to the file when the entry keeps its log elsewhere.
     // Empty: found from `choice` as the control socket is (--socket's
     // directory, --config's or --fleet's <root>/<fleet>, else the only
     // directory under --root with a lock file), whether or not it runs.

@@ -183,7 +183,6 @@ void ContainerActor::write_state() {
     }
     if (!failure_.empty()) j["error"] = failure_;
     if (health_ != Health::None) j["health"] = health_name(health_);
-    if (!spec_.logging.path.empty()) j["log_path"] = spec_.logging.path.string();
     try {
         write_file_atomic(paths_.state, j.dump() + "\n");
     } catch (const std::exception&) {
@@ -212,6 +211,19 @@ void ContainerActor::prepare_rootfs() {
     }
     if (ec) throw Error("create \"" + paths_.dir.string() + "\": " + ec.message());
     layer_made_ = true;
+    // A log kept elsewhere is found from here, by `logs` too once the fleet
+    // has ended (the link outlives it as the default log does).
+    if (!spec_.logging.path.empty() && !log_path().empty()) {
+        if (fs::is_symlink(paths_.log, ec) || !fs::exists(paths_.log, ec)) {
+            fs::remove(paths_.log, ec);
+            fs::create_symlink(spec_.logging.path, paths_.log, ec);
+            if (ec) throw Error("symlink \"" + paths_.log.string() + "\" to the log: " + ec.message());
+        } else {
+            // The log of an earlier run with the default path: kept, not linked over.
+            spdlog::warn("{}: {} holds an earlier log; `logs` will show it, not {}", spec_.name,
+                         paths_.log.string(), spec_.logging.path.string());
+        }
+    }
 }
 
 // The container's whole life: wait for its dependencies, then run it,
@@ -436,6 +448,7 @@ reactor::Task<void> ContainerActor::run_once() {
     terminal_.reset();
     kill_timer_.cancel();
     co_await finish_cgroup();
+    co_await log_->flush();  // supervise() did, unless it failed part way
     write_state();
     if (state_ == State::Failed) emit(EventKind::Failed, failure_);
     else emit(EventKind::Exited, {}, exit_reason_);

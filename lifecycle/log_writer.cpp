@@ -65,19 +65,26 @@ void LogWriter::open_file(bool truncate) {
     file_ = std::move(file);
 }
 
-// path.(n-2) -> path.(n-1), …, path -> path.1; the oldest goes.
+// path.(n-2) -> path.(n-1), …, path -> path.1: each rename replaces the
+// file it lands on, so the oldest goes. A live file removed by hand needs no
+// renames: a new one is rotation enough. Throws when the live file cannot
+// be renamed (nothing is lost: the caller writes on in it).
 void LogWriter::rotate() {
-    file_.reset();
     if (config_.max_file <= 1) {
+        file_.reset();
         open_file(true);
         return;
     }
     auto numbered = [&](unsigned i) { return fs::path(path_.string() + "." + std::to_string(i)); };
     std::error_code ec;
-    fs::remove(numbered(config_.max_file - 1), ec);
-    for (unsigned i = config_.max_file - 1; i > 1; --i) fs::rename(numbered(i - 1), numbered(i), ec);
-    fs::rename(path_, numbered(1), ec);
-    if (ec) throw Error("rotate: rename(\"" + path_.string() + "\"): " + ec.message());
+    if (fs::exists(path_, ec)) {
+        for (unsigned i = config_.max_file - 1; i > 1; --i) fs::rename(numbered(i - 1), numbered(i), ec);  // gaps are fine
+        ec.clear();
+        fs::rename(path_, numbered(1), ec);
+        if (ec)
+            throw Error("rename(\"" + path_.string() + "\", \"" + numbered(1).string() + "\"): " + ec.message());
+    }
+    file_.reset();
     open_file(false);
 }
 
@@ -89,57 +96,64 @@ void LogWriter::note_error(const std::string& what) {
 // Writes the buffer, batch by batch, until it is empty. Within a batch a
 // file is filled up to max_size, cut at the last '\n' before that point, and
 // rotated; a single record longer than max_size goes whole into a file of
-// its own.
+// its own. The batch is shared with the coroutine: a write in flight reads
+// it even if this writer is destroyed meanwhile (a fleet torn down early).
 reactor::Task<void> LogWriter::write_loop() {
     std::shared_ptr<bool> alive = alive_;
+    std::shared_ptr<std::string> batch = batch_;
     while (!buffer_.empty()) {
-        batch_.swap(buffer_);
+        batch->swap(buffer_);
         buffer_.clear();
         room_.cancel();
-        std::string_view rest = batch_;
+        std::string_view rest = *batch;
         while (!rest.empty()) {
             std::size_t take = rest.size();
             try {
                 if (!file_) open_file(false);
-                const std::uint64_t max = static_cast<std::uint64_t>(config_.max_size);
-                if (max > 0 && size_ + take > max) {
-                    const std::size_t room = size_ < max ? static_cast<std::size_t>(max - size_) : 0;
-                    const std::size_t cut = room == 0 ? std::string_view::npos : rest.rfind('\n', room - 1);
-                    if (cut != std::string_view::npos) {
-                        take = cut + 1;
-                    } else if (size_ > 0) {
-                        rotate();
-                        continue;
-                    } else {
-                        take = rest.find('\n') + 1;  // one record larger than a whole file
-                    }
-                }
             } catch (const std::exception& e) {
                 note_error(e.what());
                 break;
+            }
+            const std::uint64_t max = static_cast<std::uint64_t>(config_.max_size);
+            if (max > 0 && !rotation_failed_ && size_ + take > max) {
+                const std::size_t room = size_ < max ? static_cast<std::size_t>(max - size_) : 0;
+                const std::size_t cut = room == 0 ? std::string_view::npos : rest.rfind('\n', room - 1);
+                if (cut != std::string_view::npos) {
+                    take = cut + 1;
+                } else if (size_ > 0) {
+                    try {
+                        rotate();
+                    } catch (const std::exception& e) {
+                        // Lines are worth more than the size limit: keep
+                        // writing in the live file, rotate no more.
+                        spdlog::warn("{}: log {}: cannot rotate: {}; writing on in it without rotation",
+                                     container_, path_.string(), e.what());
+                        rotation_failed_ = true;
+                    }
+                    continue;
+                } else {
+                    take = rest.find('\n') + 1;  // one record larger than a whole file
+                }
             }
             auto [error, written] = co_await asio::async_write_at(*file_, size_, asio::buffer(rest.data(), take),
                                                                   asio::as_tuple(asio::use_awaitable));
             if (!*alive) co_return;
             if (error) {
                 note_error("write: " + error.message());
+                // A record cut by the error must not run into the next one.
+                if (written > 0 && ::ftruncate(file_->native_handle(), static_cast<off_t>(size_)) < 0)
+                    spdlog::warn("{}: log {}: ftruncate after a failed write: {}", container_, path_.string(),
+                                 errno_text(errno));
                 file_.reset();  // reopened (at its real size) for the next batch
                 break;
             }
             failing_ = false;
             size_ += written;
             rest.remove_prefix(take);
-            if (config_.max_size > 0 && size_ >= static_cast<std::uint64_t>(config_.max_size) && rest.empty()) {
-                try {
-                    rotate();
-                } catch (const std::exception& e) {
-                    note_error(e.what());
-                }
-            }
         }
-        batch_.clear();
+        batch->clear();
         // A burst's capacity is not kept by a container gone quiet.
-        if (buffer_.empty() && batch_.capacity() > 64 * 1024) std::string().swap(batch_);
+        if (buffer_.empty() && batch->capacity() > 64 * 1024) std::string().swap(*batch);
         room_.cancel();
     }
     if (buffer_.capacity() > 64 * 1024) std::string().swap(buffer_);

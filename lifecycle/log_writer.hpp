@@ -12,7 +12,10 @@
 // Files: `path` is the live file; rotation renames it to path.1, path.1 to
 // path.2 and so on, keeping max_file files in all (with max_file 1 the file
 // is truncated instead: the retention asked for). A '\n' always ends a
-// record, so no record is split across two files.
+// record, so no record is split across two files. If the live file cannot
+// be renamed, the writer warns and writes on in it without rotating; a
+// failed write drops its batch (warned once per streak) and cuts the file
+// back to its last whole record.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -56,7 +59,7 @@ public:
 
     // For tests and diagnostics: bytes in memory now (buffer and the batch
     // being written), and the most ever held.
-    std::size_t buffered() const { return buffer_.size() + batch_.size(); }
+    std::size_t buffered() const { return buffer_.size() + batch_->size(); }
     std::size_t peak_buffered() const { return peak_; }
 
 private:
@@ -72,12 +75,13 @@ private:
     bool file_driver_ = false;
 
     std::string buffer_;  // records added, not yet being written
-    std::string batch_;   // records being written now
+    std::shared_ptr<std::string> batch_ = std::make_shared<std::string>();  // records being written now
     std::size_t peak_ = 0;
     bool writing_ = false;  // write_loop() is running
     std::unique_ptr<boost::asio::random_access_file> file_;
     std::uint64_t size_ = 0;  // of the live file
     bool failing_ = false;    // the last write failed (warned once per streak)
+    bool rotation_failed_ = false;  // the live file could not be renamed: no more rotation
     boost::asio::steady_timer room_;  // cancelled when the buffer drops below its bound
     boost::asio::steady_timer idle_;  // cancelled when everything added has been written
     // Set by the destructor: a write_loop still suspended must not touch us.

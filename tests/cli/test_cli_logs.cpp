@@ -308,16 +308,16 @@ TEST_CASE("logs: a log file that cannot be read is reported with its errno", "[l
     CHECK(r.err == "rusty-supervisor: cannot read " + quoted(state.path() / "db" / "container.log") + ": Is a directory\n");
 }
 
-TEST_CASE("logs: state.json's log_path names a log file kept elsewhere", "[logs]") {
+TEST_CASE("logs: a container.log symlink names a log file kept elsewhere, with its rotations", "[logs]") {
     Scratch scratch;
     StateDir state(scratch.path() / "fleet");
     const fs::path elsewhere = scratch.make_dir("var/log") / "app.log";
     StateDir::append_to(fs::path(elsewhere.string() + ".1"), {{at(1), "rotated"}});
     StateDir::append_to(elsewhere, {{at(2), "live"}});
     fs::create_directories(state.path() / "app");
-    std::ofstream(state.path() / "app" / "state.json")
-        << nlohmann::json{{"name", "app"}, {"state", "exited"}, {"log_path", elsewhere.string()}}.dump();
-    state.append("app", {{at(0), "not this one"}});  // the default path is not read
+    fs::create_symlink(elsewhere, state.path() / "app" / "container.log");
+    // The rotated files beside the link are not the log's.
+    StateDir::append_to(state.path() / "app" / "container.log.1", {{at(0), "not this one"}});
     check_logs(state, {}, "app | rotated\napp | live\n");
     check_logs(state, {"app"}, "app | rotated\napp | live\n");
 }

@@ -146,6 +146,9 @@ TEST_CASE("max-file bounds the files kept; json-file, none and passthrough drive
     containers["dropped"]["logging"] = {{"driver", "none"}};
     containers["shown"] = sh("echo only to the observer");
     containers["shown"]["logging"] = {{"driver", "passthrough"}};
+    const fs::path elsewhere = root.path() / "var-log" / "kept.log";
+    containers["elsewhere"] = sh("echo kept elsewhere");
+    containers["elsewhere"]["logging"] = {{"options", {{"path", elsewhere.string()}}}};
     RunResult r = run_fleet(fleet_json("drivers", containers), root.path(), rec);
     REQUIRE(r.result.all_succeeded);
 
@@ -171,6 +174,13 @@ TEST_CASE("max-file bounds the files kept; json-file, none and passthrough drive
     CHECK(rec.out("dropped").empty());
     CHECK_FALSE(fs::exists(r.state_dir / "shown" / "container.log"));
     CHECK(rec.out("shown") == std::vector<std::string>{"only to the observer"});
+
+    // Written where the entry says, and linked from the container's directory,
+    // which outlives the fleet as the default log does.
+    std::vector<logs::Record> linked = read_log(elsewhere);
+    REQUIRE(linked.size() == 1);
+    CHECK(linked[0].text == "kept elsewhere");
+    CHECK(fs::read_symlink(r.state_dir / "elsewhere" / "container.log") == elsewhere);
 }
 
 TEST_CASE("a container writing flat out neither delays a neighbour's restarts nor swells the supervisor", "[logs]") {
