@@ -1,6 +1,8 @@
 #include "cli/attach.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -115,26 +117,42 @@ private:
     bool held_ = false;
 };
 
-// The exit code the container ended with, if `ps` says it has.
-std::optional<int> exit_code_of(const std::filesystem::path& socket, const std::string& name) {
-    try {
-        ControlClient client(socket);
-        ControlClient::Reply reply = client.request("ps", {{"names", {name}}});
-        if (!reply.ok || !reply.result.is_array() || reply.result.empty()) return std::nullopt;
-        const nlohmann::json& row = reply.result.front();
-        if (row.value("state", "") == "running") return std::nullopt;
-        if (row.contains("exit_code") && row["exit_code"].is_number_integer()) return row["exit_code"].get<int>();
-        if (row.contains("signal") && row["signal"].is_string())
-            return 128 + parse_signal(row["signal"].get<std::string>()).value_or(0);
-    } catch (const std::exception&) {
-        // The fleet itself has ended with it.
-    }
+// The exit status in an `exited` event: its code, or 128 + its signal.
+std::optional<int> exit_status(const nlohmann::json& event) {
+    if (event.value("event", "") == "failed") return 1;
+    if (event.value("event", "") != "exited") return std::nullopt;
+    if (event.contains("exit_code") && event["exit_code"].is_number_integer()) return event["exit_code"].get<int>();
+    if (event.contains("signal") && event["signal"].is_string())
+        return 128 + parse_signal(event["signal"].get<std::string>()).value_or(0);
     return std::nullopt;
+}
+
+// Once the output stream has ended: how the container ended, from the
+// `events` subscription made before attaching (its exit is published before
+// the stream ends, and delivered even when the fleet ends with it).
+std::optional<int> exit_code_from(ControlClient& events, const std::string& name) {
+    try {
+        for (;;) {
+            std::optional<nlohmann::json> message = events.next_message(true);
+            if (!message) return std::nullopt;
+            const nlohmann::json& event = message->value("event", nlohmann::json());
+            if (!event.is_object() || event.value("container", "") != name) continue;
+            if (std::optional<int> status = exit_status(event)) return status;
+        }
+    } catch (const std::exception&) {
+        return std::nullopt;  // no answer in time (the stream ended for another reason)
+    }
 }
 
 }  // namespace
 
 int run_attach(const AttachOptions& options, const std::filesystem::path& socket) {
+    // First the events, so that the container's exit cannot slip between.
+    ControlClient events(socket);
+    events.send("events", {});
+    timeval patience{2, 0};  // how long the exit may take to follow the stream's end
+    ::setsockopt(events.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+
     ControlClient client(socket);
     client.send("attach", {{"name", options.name}});
     Granted g = read_grant(client.native_handle());
@@ -148,6 +166,12 @@ int run_attach(const AttachOptions& options, const std::filesystem::path& socket
     const nlohmann::json& result = g.reply["result"];
     const bool tty = result.value("tty", false);
     const bool typing = result.value("stdin_open", false) && g.input && !options.no_stdin;
+    // Typed input waits here while the container does not read it, so that
+    // its output and the detach keys are still served. The supervisor never
+    // writes to this fd, and a terminal's master is non-blocking already.
+    if (typing) ::fcntl(g.input.get(), F_SETFL, ::fcntl(g.input.get(), F_GETFL) | O_NONBLOCK);
+    std::string unsent;
+    constexpr std::size_t kMaxUnsent = 1 << 20;
 
     // SIGWINCH through a signalfd, so that the poll below sees it.
     sigset_t winch;
@@ -168,8 +192,12 @@ int run_attach(const AttachOptions& options, const std::filesystem::path& socket
     bool detached = false;
     char buffer[65536];
     for (;;) {
-        pollfd fds[3] = {{sock, POLLIN, 0}, {reading_stdin ? STDIN_FILENO : -1, POLLIN, 0}, {signals.get(), POLLIN, 0}};
-        if (::poll(fds, 3, -1) < 0) {
+        const bool take_input = reading_stdin && unsent.size() < kMaxUnsent;
+        pollfd fds[4] = {{sock, POLLIN, 0},
+                         {take_input ? STDIN_FILENO : -1, POLLIN, 0},
+                         {signals.get(), POLLIN, 0},
+                         {unsent.empty() ? -1 : g.input.get(), POLLOUT, 0}};
+        if (::poll(fds, 4, -1) < 0) {
             if (errno == EINTR) continue;
             throw sys_error("poll");
         }
@@ -185,9 +213,14 @@ int run_attach(const AttachOptions& options, const std::filesystem::path& socket
             } else if (n > 0) {
                 std::string forward;
                 detached = scanner.feed(std::string_view(buffer, static_cast<std::size_t>(n)), forward);
-                if (typing && !forward.empty()) write_all(g.input.get(), forward);
+                if (typing) unsent += forward;
                 if (detached) break;
             }
+        }
+        if (!unsent.empty()) {
+            const ssize_t n = ::write(g.input.get(), unsent.data(), unsent.size());
+            if (n > 0) unsent.erase(0, static_cast<std::size_t>(n));
+            else if (n < 0 && errno != EAGAIN && errno != EINTR) unsent.clear();  // the container's input is gone
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             const ssize_t n = ::read(sock, buffer, sizeof buffer);
@@ -201,7 +234,7 @@ int run_attach(const AttachOptions& options, const std::filesystem::path& socket
         std::fprintf(stderr, "%sdetached from %s; it keeps running\n", tty ? "\r\n" : "", options.name.c_str());
         return 0;
     }
-    return exit_code_of(socket, options.name).value_or(0);
+    return exit_code_from(events, options.name).value_or(0);
 }
 
 }  // namespace rusty::cli
