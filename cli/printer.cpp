@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -104,10 +105,46 @@ std::string Printer::prefix(const std::string& container) const {
     return prefix_colour(static_cast<std::size_t>(it - names_.begin())) + p + kReset;
 }
 
+// Everything printed goes through here, in order. The reactor prints on its
+// own thread: a terminal or pipe that does not keep up must not hold it (and
+// with it every container). So bytes are written only while `out_` has room;
+// the rest waits in `pending_` for the next call (bounded: past kMaxPending,
+// lines are skipped and counted). The destructor writes what is left.
 void Printer::write(const std::string& bytes) {
-    std::fwrite(bytes.data(), 1, bytes.size(), out_);
-    std::fflush(out_);
+    if (pending_.size() + bytes.size() > kMaxPending) {
+        ++skipped_;
+        return;
+    }
+    pending_ += bytes;
+    flush_pending(false);
 }
+
+void Printer::flush_pending(bool wait) {
+    const int fd = ::fileno(out_);
+    if (fd < 0) {  // a stream without an fd (fmemopen): stdio's own writes
+        std::fwrite(pending_.data(), 1, pending_.size(), out_);
+        std::fflush(out_);
+        pending_.clear();
+        return;
+    }
+    std::fflush(out_);  // nothing of ours is in stdio's buffer, but be sure
+    while (!pending_.empty()) {
+        pollfd p{fd, POLLOUT, 0};
+        const int ready = ::poll(&p, 1, wait ? -1 : 0);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready == 0) return;
+        // At most what a pipe with room takes without blocking.
+        const ssize_t n = ::write(fd, pending_.data(), std::min<std::size_t>(pending_.size(), 4096));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (n <= 0) {  // EPIPE and the like: the reader is gone
+            pending_.clear();
+            return;
+        }
+        pending_.erase(0, static_cast<std::size_t>(n));
+    }
+}
+
+Printer::~Printer() { flush_pending(true); }
 
 void Printer::write_line(const std::string& line) { write(line + '\n'); }
 
@@ -146,13 +183,13 @@ void Printer::on_event(const Event& e) {
     write_line(event_text(e));
 }
 
-// The reactor prints on its own thread: a terminal or pipe that does not keep
-// up must not hold it (and with it every container). Output lines are shown
-// only while `out_` has room; those skipped are counted, and said once it has
-// room again. The log files have every line; events are always printed.
+// Output lines are shown only while nothing waits and `out_` has room; those
+// skipped are counted, and said once there is room again. The log files
+// have every line.
 bool Printer::room_for_output() {
+    flush_pending(false);
     pollfd p{::fileno(out_), POLLOUT, 0};
-    if (::poll(&p, 1, 0) == 0) {
+    if (!pending_.empty() || (p.fd >= 0 && ::poll(&p, 1, 0) == 0)) {  // without an fd (fmemopen): always room
         ++skipped_;
         return false;
     }

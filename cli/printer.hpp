@@ -32,6 +32,10 @@ public:
     Printer(LogFormat format, const std::vector<std::string>& names, std::FILE* out = stdout,
             StatusLines status_lines = StatusLines::Auto);
 
+    ~Printer() override;
+    Printer(const Printer&) = delete;
+    Printer& operator=(const Printer&) = delete;
+
     void on_event(const Event& event) override;
     void on_output(const std::string& container, OutputStream stream, std::string_view line) override;
 
@@ -51,7 +55,9 @@ private:
     // at all, everything prints as plain lines below it.
     enum class Block { NotDrawn, Live, Done };
 
+    static constexpr std::size_t kMaxPending = 1 << 20;
     bool room_for_output();
+    void flush_pending(bool wait);
     std::string prefix(const std::string& container) const;
     void write_line(const std::string& line);
     void write(const std::string& bytes);
@@ -73,6 +79,7 @@ private:
     Block block_ = Block::Done;
     std::vector<Status> statuses_;  // one per name
     std::uint64_t skipped_ = 0;     // output lines not shown since the last one that was
+    std::string pending_;           // printed, waiting for room in out_
 };
 
 }  // namespace rusty::cli
