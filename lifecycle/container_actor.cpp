@@ -513,8 +513,13 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out
     if (failure.empty() && console) {
         // Sent before the exec marker: already here.
         std::byte tag[1];
-        ::fcntl(console.get(), F_SETFL, O_NONBLOCK);
-        sys::Received msg = sys::recv_with_fds(console.get(), tag, 1);
+        sys::Received msg;
+        try {
+            if (::fcntl(console.get(), F_SETFL, O_NONBLOCK) < 0) throw_sys("fcntl(O_NONBLOCK)");
+            msg = sys::recv_with_fds(console.get(), tag, 1);
+        } catch (const Error& e) {
+            throw e.context("receive the container's terminal");
+        }
         if (msg.fds.size() != 1) throw Error("the container's init sent no terminal");
         out = std::move(msg.fds[0]);
         terminal_ = sys::dup_fd(out.get());
