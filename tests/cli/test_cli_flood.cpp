@@ -3,9 +3,11 @@
 // container writing flat out, output lines are skipped with a note, events
 // wait in a bounded queue, the reactor is not held, and the log file keeps
 // every line.
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +40,8 @@ TEST_CASE("a slow or stopped reader of the supervisor's output holds no restart,
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
+        // A test that fails half way must not leave the fleet running.
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
         ::dup2(out[1], 1);
         const int null = ::open("/dev/null", O_WRONLY);
         ::dup2(null, 2);
@@ -48,6 +52,25 @@ TEST_CASE("a slow or stopped reader of the supervisor's output holds no restart,
         ::_exit(127);
     }
     ::close(out[1]);
+    // However the test ends: the supervisor stops its fleet (SIGTERM), then
+    // is reaped, SIGKILLed if it takes more than 10 s.
+    struct Reaper {
+        pid_t pid;
+        int fd;
+        ~Reaper() {
+            if (pid <= 0) return;
+            ::kill(pid, SIGTERM);
+            for (int i = 0; i < 1000; ++i) {
+                char buf[65536];
+                while (::read(fd, buf, sizeof buf) > 0) {}
+                if (::waitpid(pid, nullptr, WNOHANG) == pid) return;
+                std::this_thread::sleep_for(10ms);
+            }
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    } reaper{pid, out[0]};
+    ::fcntl(out[0], F_SETFL, O_NONBLOCK);
     // A slow terminal: 16 KiB every 100 ms.
     std::string seen;
     auto read_some = [&](std::size_t max) {
@@ -78,11 +101,13 @@ TEST_CASE("a slow or stopped reader of the supervisor's output holds no restart,
         if (::poll(&p, 1, 10'000) <= 0) break;
         char buf[65536];
         const ssize_t n = ::read(out[0], buf, sizeof buf);
-        if (n <= 0) break;
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (n <= 0) break;  // EOF: the supervisor is gone
         seen.append(buf, static_cast<std::size_t>(n));
     }
     int status = 0;
     REQUIRE(::waitpid(pid, &status, 0) == pid);
+    reaper.pid = 0;
     ::close(out[0]);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
