@@ -62,7 +62,17 @@ ContainerActor::ContainerActor(asio::any_io_executor ex, HelperClient& helper, F
       wakeup_(ex),
       ended_signal_(ex) {
     ended_signal_.expires_at(asio::steady_timer::time_point::max());
-    log_ = std::make_unique<LogWriter>(ex_, spec_.name, spec_.logging, log_path());
+}
+
+// Made at the first line: a container that never writes (a large idle fleet
+// is mostly those) costs no writer.
+LogWriter& ContainerActor::log_writer() {
+    if (!log_) log_ = std::make_unique<LogWriter>(ex_, spec_.name, spec_.logging, log_path());
+    return *log_;
+}
+
+reactor::Task<void> ContainerActor::flush_log() {
+    if (log_) co_await log_->flush();
 }
 
 void remove_all_but_logs(const fs::path& dir, std::error_code& ec) {
@@ -288,8 +298,8 @@ void ContainerActor::replace_spec(ContainerSpec spec, fs::path image_rootfs) {
     if (!ended_) throw Error(spec_.name + ": still running");
     spec_ = std::move(spec);
     image_rootfs_ = std::move(image_rootfs);
-    // The last run's records are written (supervise() flushed them).
-    log_ = std::make_unique<LogWriter>(ex_, spec_.name, spec_.logging, log_path());
+    // The last run's records are written (run_once() flushed them).
+    log_.reset();
     restarts_ = 0;
     layer_made_ = false;
     started_once_ = ready_once_ = healthy_once_ = false;
@@ -448,7 +458,7 @@ reactor::Task<void> ContainerActor::run_once() {
     terminal_.reset();
     kill_timer_.cancel();
     co_await finish_cgroup();
-    co_await log_->flush();  // supervise() did, unless it failed part way
+    co_await flush_log();  // supervise() did, unless it failed part way
     write_state();
     if (state_ == State::Failed) emit(EventKind::Failed, failure_);
     else emit(EventKind::Exited, {}, exit_reason_);
@@ -568,7 +578,7 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out
     co_await (pump_streams(std::move(out), std::move(err), static_cast<bool>(terminal_)) && wait_for_exit() &&
               wait_until_empty());
     // Exited means every line it wrote is in its log.
-    co_await log_->flush();
+    co_await flush_log();
     end_run_scope();
     if (oom_watch_) oom_watch_->cancel();
     state_ = State::Exited;
@@ -709,10 +719,11 @@ reactor::Task<void> ContainerActor::pump_output(UniqueFd fd, OutputStream stream
             } else {
                 break;
             }
-            if (log_->full()) co_await log_->wait_room();
+            LogWriter& log = log_writer();
+            if (log.full()) co_await log.wait_room();
             std::string_view line(pending.data() + start, end - start);
             if (terminal && !partial && line.ends_with('\r')) line.remove_suffix(1);
-            log_->add(ts, stream_name, partial, line);
+            log.add(ts, stream_name, partial, line);
             if (observed) observer_.on_output(spec_.name, stream, line);
             start = partial ? end : end + 1;
         }

@@ -128,7 +128,6 @@ public:
     // The live log file, whether or not it exists yet; empty for the none
     // and passthrough drivers.
     std::filesystem::path log_path() const;
-    const LogWriter& log() const { return *log_; }
 
     // One row of `ps`: name, state, pid, restarts, started, exit_code,
     // signal, health, ready, status, cgroup.
@@ -185,6 +184,8 @@ private:
     void remove_cgroup_now() noexcept;
     void end_run_scope() noexcept;
     reactor::Task<void> pump_output(UniqueFd fd, OutputStream stream, bool terminal);
+    LogWriter& log_writer();
+    reactor::Task<void> flush_log();
     reactor::Task<std::string> read_setup_failure(UniqueFd fd);
     void prepare_rootfs();
     void write_state();
@@ -226,7 +227,7 @@ private:
     boost::asio::steady_timer kill_timer_;
     UniqueFd stdin_write_;     // stdin_open without tty: the container's stdin pipe, for attach
     UniqueFd terminal_;        // tty: a copy of the terminal's master, for attach (input, resize)
-    std::unique_ptr<LogWriter> log_;  // across runs; replaced with the spec
+    std::unique_ptr<LogWriter> log_;  // across runs, from the first line; dropped with the spec
 
     Health health_ = Health::None;
     bool ready_ = false;           // ready: notify, and READY=1 came in this run
