@@ -120,6 +120,7 @@ void Printer::write(const std::string& bytes) {
 }
 
 void Printer::flush_pending(bool wait) {
+    if (pending_.empty()) return;
     const int fd = ::fileno(out_);
     if (fd < 0) {  // a stream without an fd (fmemopen): stdio's own writes
         std::fwrite(pending_.data(), 1, pending_.size(), out_);

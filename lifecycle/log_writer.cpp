@@ -35,7 +35,6 @@ reactor::Task<void> LogWriter::wait_room() {
 void LogWriter::add(std::string_view ts, std::string_view stream, bool partial, std::string_view text) {
     if (!file_driver_) return;
     logs::append_record(buffer_, config_.driver, ts, stream, partial, text);
-    peak_ = std::max(peak_, buffered());
     if (!writing_) {
         writing_ = true;
         asio::co_spawn(ex_, write_loop(), asio::detached);

@@ -57,10 +57,6 @@ public:
     // Completes once every record added so far has been written (or failed).
     reactor::Task<void> flush();
 
-    // For tests and diagnostics: bytes in memory now (buffer and the batch
-    // being written), and the most ever held.
-    std::size_t buffered() const { return buffer_.size() + batch_->size(); }
-    std::size_t peak_buffered() const { return peak_; }
 
 private:
     reactor::Task<void> write_loop();
@@ -76,7 +72,6 @@ private:
 
     std::string buffer_;  // records added, not yet being written
     std::shared_ptr<std::string> batch_ = std::make_shared<std::string>();  // records being written now
-    std::size_t peak_ = 0;
     bool writing_ = false;  // write_loop() is running
     std::unique_ptr<boost::asio::random_access_file> file_;
     std::uint64_t size_ = 0;  // of the live file

@@ -33,24 +33,20 @@ std::vector<logs::Record> read_log(const fs::path& live) {
     return records;
 }
 
-// "<prefix> 1" … "<prefix> n", in order, as whole lines of `stream`.
-bool numbered_lines(const std::vector<logs::Record>& records, const std::string& stream, const std::string& prefix,
-                    int n, std::string& problem) {
+// "" if `stream` holds "<prefix> 1" … "<prefix> n", in order, as whole
+// lines; else the first thing wrong.
+std::string numbered_lines(const std::vector<logs::Record>& records, const std::string& stream,
+                           const std::string& prefix, int n) {
     int next = 1;
     for (const logs::Record& r : records) {
         if (r.stream != stream) continue;
         const std::string expected = prefix + " " + std::to_string(next);
-        if (r.partial || r.text != expected) {
-            problem = stream + ": expected \"" + expected + "\", found \"" + r.text + "\"" + (r.partial ? " (P)" : "");
-            return false;
-        }
+        if (r.partial || r.text != expected)
+            return stream + ": expected \"" + expected + "\", found \"" + r.text + "\"" + (r.partial ? " (P)" : "");
         ++next;
     }
-    if (next != n + 1) {
-        problem = stream + ": " + std::to_string(next - 1) + " lines instead of " + std::to_string(n);
-        return false;
-    }
-    return true;
+    if (next != n + 1) return stream + ": " + std::to_string(next - 1) + " lines instead of " + std::to_string(n);
+    return "";
 }
 
 long rss_kib() {
@@ -84,12 +80,9 @@ TEST_CASE("100 containers writing 10,000 lines each to stdout and stderr at once
     for (int i = 0; i < 100; ++i) {
         const std::string name = "c" + std::to_string(i);
         std::vector<logs::Record> records = read_log(r.state_dir / name / "container.log");
-        std::string problem;
         INFO(name);
-        CHECK(numbered_lines(records, "stdout", "out", 10000, problem));
-        CHECK(numbered_lines(records, "stderr", "err", 10000, problem));
-        INFO(problem);
-        CHECK(problem.empty());
+        CHECK(numbered_lines(records, "stdout", "out", 10000) == "");
+        CHECK(numbered_lines(records, "stderr", "err", 10000) == "");
     }
 }
 
@@ -128,10 +121,7 @@ TEST_CASE("rotation at a small max-size keeps every line exactly once, across th
         CHECK(fs::file_size(live.string() + "." + std::to_string(i)) <= 64 * 1024);
     }
     CHECK(files >= 10);  // about 1 MiB of records
-    std::string problem;
-    CHECK(numbered_lines(read_log(live), "stdout", "line", 20000, problem));
-    INFO(problem);
-    CHECK(problem.empty());
+    CHECK(numbered_lines(read_log(live), "stdout", "line", 20000) == "");
 }
 
 TEST_CASE("max-file bounds the files kept; json-file, none and passthrough drivers", "[logs]") {
