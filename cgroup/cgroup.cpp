@@ -440,47 +440,36 @@ void FleetCgroups::sweep_leftovers() noexcept {
     }
 }
 
-ContainerCgroup FleetCgroups::create(const ContainerSpec& spec) {
-    ContainerCgroup cg;
-    cg.path_ = fleet_path_ + "/" + spec.name;
-    cg.stand_in_ = layout_.stand_in();
-    const bool create_files = layout_.stand_in();
+namespace {
 
-    // A leaf of an earlier run: replaced if empty, an error if not.
-    auto fresh_leaf = [&](const fs::path& dir) {
-        if (!make_dir(dir)) {
-            std::optional<std::string> procs = try_read(dir / "cgroup.procs");
-            if (procs && !procs->empty())
-                throw Error("cgroup " + quoted(dir) + " still holds processes of an earlier run (pids " +
-                            std::to_string(parse_pids(*procs).size()) + "); stop them or remove it");
-            if (cg.stand_in_) fs::remove_all(dir);
-            else if (::rmdir(dir.c_str()) < 0) throw_sys("rmdir(" + quoted(dir) + ")");
-            make_dir(dir);
-        }
-    };
+// A leaf of an earlier run: replaced if empty, an error if not.
+void replace_stale_leaf(const fs::path& dir, bool stand_in) {
+    std::optional<std::string> procs = try_read(dir / "cgroup.procs");
+    if (procs && !procs->empty())
+        throw Error("cgroup " + quoted(dir) + " still holds processes of an earlier run (pids " +
+                    std::to_string(parse_pids(*procs).size()) + "); stop them or remove it");
+    if (stand_in) fs::remove_all(dir);
+    else if (::rmdir(dir.c_str()) < 0) throw_sys("rmdir(" + quoted(dir) + ")");
+}
 
-    // Removes what was made so far if a step fails.
-    struct Undo {
-        ContainerCgroup& cg;
-        bool armed = true;
-        ~Undo() {
-            if (armed) cg.remove();
-        }
-    } undo{cg};
+void fresh_leaf(const fs::path& dir, bool stand_in) {
+    if (make_dir(dir)) return;
+    replace_stale_leaf(dir, stand_in);
+    make_dir(dir);
+}
 
-    if (!layout_.v2_root().empty()) {
-        fs::path fleet_dir = ensure_ancestors(layout_.v2_root());
-        if (!v2_ready_) {
-            enable_v2_controllers();
-            v2_ready_ = true;
-        }
-        cg.v2_dir_ = fleet_dir / spec.name;
-        fresh_leaf(cg.v2_dir_);
-        cg.v2_fd_.reset(::open(cg.v2_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!cg.v2_fd_) throw_sys("open(" + quoted(cg.v2_dir_) + ")");
+// Removes what was made so far if a step fails.
+struct Undo {
+    ContainerCgroup& cg;
+    bool armed = true;
+    ~Undo() {
+        if (armed) cg.remove();
     }
+};
 
-    // The v1 hierarchies to join.
+}  // namespace
+
+std::set<std::string> FleetCgroups::v1_joins(const ContainerSpec& spec) const {
     std::set<std::string> join;
     if (layout_.mode() == Mode::V1) {
         for (const char* c : {"memory", "pids", "cpu", "cpuacct", "freezer"})
@@ -488,25 +477,29 @@ ContainerCgroup FleetCgroups::create(const ContainerSpec& spec) {
     }
     for (const std::string& c : controllers_for(spec.resources))
         if (layout_.where(c) == Version::V1) join.insert(c);
-    std::map<fs::path, fs::path> leaf_of_root;
-    for (const std::string& c : join) {
-        const fs::path root = *layout_.v1_root(c);
-        auto it = leaf_of_root.find(root);
-        if (it == leaf_of_root.end()) {
-            fs::path leaf = ensure_ancestors(root) / spec.name;
-            fresh_leaf(leaf);
-            cg.v1_dirs_.emplace(c, leaf);  // from here on, Undo removes it
-            if (is_cpuset_root(layout_, root)) inherit_cpuset(leaf, create_files);
-            it = leaf_of_root.emplace(root, leaf).first;
-        }
-        cg.v1_dirs_.emplace(c, it->second);
+    return join;
+}
+
+void FleetCgroups::make_v2_leaf(ContainerCgroup& cg, const std::string& name) {
+    if (layout_.v2_root().empty()) return;
+    fs::path fleet_dir = ensure_ancestors(layout_.v2_root());
+    if (!v2_ready_) {
+        enable_v2_controllers();
+        v2_ready_ = true;
     }
+    cg.v2_dir_ = fleet_dir / name;
+    fresh_leaf(cg.v2_dir_, cg.stand_in_);
+    cg.v2_fd_.reset(::open(cg.v2_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!cg.v2_fd_) throw_sys("open(" + quoted(cg.v2_dir_) + ")");
+}
+
+void FleetCgroups::write_limits(ContainerCgroup& cg, const ContainerSpec& spec) {
+    const bool create_files = layout_.stand_in();
     for (const char* c : {"memory", "pids", "cpu", "cpuset"}) {
         const Version v = layout_.where(c);
         const bool used = v == Version::V2 ? v2_enabled_.contains(c) : v == Version::V1 && cg.v1_dirs_.contains(c);
         cg.where_[c] = used ? v : Version::None;
     }
-
     for (const LimitWrite& w : plan_limits(spec.resources, layout_).writes) {
         if (cg.where_[w.controller] == Version::None) continue;  // best effort: warned at check time
         const fs::path dir = cg.where_[w.controller] == Version::V2 ? cg.v2_dir_ : *cg.v1_dir(w.controller);
@@ -517,6 +510,107 @@ ContainerCgroup FleetCgroups::create(const ContainerSpec& spec) {
             throw e.context(w.field);
         }
     }
+}
+
+ContainerCgroup FleetCgroups::create(const ContainerSpec& spec) {
+    ContainerCgroup cg;
+    cg.path_ = fleet_path_ + "/" + spec.name;
+    cg.stand_in_ = layout_.stand_in();
+    Undo undo{cg};
+    make_v2_leaf(cg, spec.name);
+
+    // The v1 hierarchies to join; several controllers may share one.
+    std::map<fs::path, fs::path> leaf_of_root;
+    for (const std::string& c : v1_joins(spec)) {
+        const fs::path root = *layout_.v1_root(c);
+        auto it = leaf_of_root.find(root);
+        if (it == leaf_of_root.end()) {
+            fs::path leaf = ensure_ancestors(root) / spec.name;
+            fresh_leaf(leaf, cg.stand_in_);
+            cg.v1_dirs_.emplace(c, leaf);  // from here on, Undo removes it
+            if (is_cpuset_root(layout_, root)) inherit_cpuset(leaf, layout_.stand_in());
+            it = leaf_of_root.emplace(root, leaf).first;
+        }
+        cg.v1_dirs_.emplace(c, it->second);
+    }
+    write_limits(cg, spec);
+    undo.armed = false;
+    return cg;
+}
+
+std::vector<std::string> PoolSlot::join_files() const {
+    std::set<std::string> files;
+    for (const auto& [controller, dir] : v1_dirs) files.insert((dir / "cgroup.procs").string());
+    return {files.begin(), files.end()};
+}
+
+int PoolSlot::remove() noexcept {
+    int first_error = 0;
+    std::set<fs::path> left;
+    for (const auto& [controller, dir] : v1_dirs) {
+        if (left.contains(dir)) continue;
+        if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) continue;
+        if (first_error == 0) first_error = errno;
+        left.insert(dir);
+    }
+    // What could not be removed stays, for another try.
+    std::erase_if(v1_dirs, [&](const auto& entry) { return !left.contains(entry.second); });
+    return first_error;
+}
+
+PoolSlot FleetCgroups::create_slot(const std::set<std::string>& controllers) {
+    PoolSlot slot;
+    slot.name = ".pool-" + std::to_string(next_slot_++);
+    struct SlotUndo {
+        PoolSlot& slot;
+        bool armed = true;
+        ~SlotUndo() {
+            if (armed) slot.remove();
+        }
+    } undo{slot};
+    std::map<fs::path, fs::path> leaf_of_root;
+    for (const std::string& c : controllers) {
+        const std::optional<fs::path> root = layout_.v1_root(c);
+        if (!root) throw Error("no v1 hierarchy for the " + c + " controller");
+        auto it = leaf_of_root.find(*root);
+        if (it == leaf_of_root.end()) {
+            fs::path leaf = ensure_ancestors(*root) / slot.name;
+            fresh_leaf(leaf, layout_.stand_in());
+            slot.v1_dirs.emplace(c, leaf);
+            if (is_cpuset_root(layout_, *root)) inherit_cpuset(leaf, layout_.stand_in());
+            it = leaf_of_root.emplace(*root, leaf).first;
+        }
+        slot.v1_dirs.emplace(c, it->second);
+    }
+    undo.armed = false;
+    return slot;
+}
+
+ContainerCgroup FleetCgroups::adopt(PoolSlot& slot, const ContainerSpec& spec) {
+    ContainerCgroup cg;
+    cg.path_ = fleet_path_ + "/" + spec.name;
+    cg.stand_in_ = layout_.stand_in();
+    Undo undo{cg};  // removes the v2 leaf; the renamed v1 directories, holding the stub, stay
+    make_v2_leaf(cg, spec.name);
+    std::map<fs::path, fs::path> renamed;  // slot dir -> container dir
+    for (auto& [controller, dir] : slot.v1_dirs) {
+        auto it = renamed.find(dir);
+        if (it == renamed.end()) {
+            const fs::path target = dir.parent_path() / spec.name;
+            if (::rename(dir.c_str(), target.c_str()) < 0) {
+                if (errno != EEXIST && errno != ENOTEMPTY && errno != EBUSY)
+                    throw_sys("rename(" + quoted(dir) + ", " + quoted(target) + ")");
+                replace_stale_leaf(target, cg.stand_in_);
+                if (::rename(dir.c_str(), target.c_str()) < 0)
+                    throw_sys("rename(" + quoted(dir) + ", " + quoted(target) + ")");
+            }
+            it = renamed.emplace(dir, target).first;
+        }
+        dir = it->second;
+    }
+    cg.v1_dirs_ = slot.v1_dirs;  // a failure below leaves them to the slot (and its stub)
+    write_limits(cg, spec);
+    slot.v1_dirs.clear();
     undo.armed = false;
     return cg;
 }

@@ -101,6 +101,21 @@ private:
     std::map<std::string, Version> where_;                  // memory, pids, cpu, cpuset -> hierarchy used
 };
 
+// A pool stub's v1 cgroups (lifecycle/stub_pool.hpp): made ahead of time,
+// joined by the stub while the fleet is idle, and renamed to a container's
+// at its start, so that the start pays no cgroup.procs write. A v1 cgroup
+// can be renamed within its parent; a v2 one cannot, and needs no slot: the
+// container's init is born into its v2 cgroup (CLONE_INTO_CGROUP).
+struct PoolSlot {
+    std::string name;                               // ".pool-<n>": no container name starts with '.'
+    std::map<std::string, std::filesystem::path> v1_dirs;  // controller -> directory (several may share one)
+    // The cgroup.procs files the stub writes "0" to.
+    std::vector<std::string> join_files() const;
+    // Removes the directories (they must be empty): returns 0, or the errno
+    // of the first that could not be removed, which stay in v1_dirs. Never throws.
+    int remove() noexcept;
+};
+
 class FleetCgroups {
 public:
     // Nothing is created yet.
@@ -124,6 +139,17 @@ public:
     // is an error (they are not ours to kill). Throws rusty::Error naming
     // the file and the errno.
     ContainerCgroup create(const ContainerSpec& spec);
+    // The v1 controllers create(spec) would make the container join; empty
+    // on a v2 host, and in hybrid mode without limits that only v1 has.
+    std::set<std::string> v1_joins(const ContainerSpec& spec) const;
+    // An empty slot in the v1 hierarchies of `controllers`, for a pool stub.
+    PoolSlot create_slot(const std::set<std::string>& controllers);
+    // The cgroup of one run of `spec`, as create() makes it, but whose v1
+    // directories are the slot's, renamed <fleet>/<name>, with the stub that
+    // joined them still inside. The slot's directories follow the renames
+    // done so far, so a caller whose adopt() threw can still remove them.
+    ContainerCgroup adopt(PoolSlot& slot, const ContainerSpec& spec);
+
     // A reload's new containers: the v2 controllers their limits need are
     // enabled too, before the next create().
     void admit(const FleetSpec& fleet);
@@ -136,6 +162,9 @@ public:
 
 private:
     std::filesystem::path ensure_ancestors(const std::filesystem::path& root);
+    // create() and adopt(): the v2 leaf, and what follows the v1 directories.
+    void make_v2_leaf(ContainerCgroup& cg, const std::string& name);
+    void write_limits(ContainerCgroup& cg, const ContainerSpec& spec);
     void enable_v2_controllers();
     void sweep_leftovers() noexcept;
     void claim_fleet_dir(const std::filesystem::path& dir, bool made);
@@ -149,6 +178,7 @@ private:
     std::vector<std::filesystem::path> created_;  // ancestors made by us, in creation order
     std::set<std::filesystem::path> fleet_dirs_;  // <root>/<parent>/<fleet> of each hierarchy used
     UniqueFd lock_;
+    std::uint64_t next_slot_ = 0;
 };
 
 // Interface-file helpers, shared with the watches and tests.
