@@ -2,7 +2,8 @@
 # Installs every Debian 12 package rusty-supervisor needs to build, test and
 # run its examples. Idempotent: packages already present are left alone, and
 # apt's package lists are refreshed only when something is missing.
-# conmon and runc are only for the benchmarks' side-by-side figures.
+# conmon, runc and crun are only for the benchmarks' side-by-side figures, gnuplot-nox
+# for their plots.
 set -eu
 
 PACKAGES="
@@ -17,7 +18,8 @@ catch2
 busybox-static
 iproute2
 jq
-conmon runc
+conmon runc crun
+gnuplot-nox
 "
 
 missing=""
