@@ -8,7 +8,13 @@
 // FleetCgroups under /rusty-bench-<pid>/bench, from the host's layout, so the
 // clock covers creating the cgroup, placing the init in it, waiting for it to
 // empty and removing it. --limits adds a memory and a pids limit (on a hybrid
-// host: v1 cgroups that the init joins by writing cgroup.procs).
+// host: v1 cgroups that the init joins by writing cgroup.procs). --pool N
+// starts them from a start pool of N stubs, as a fleet does by default
+// (lifecycle/stub_pool.hpp): with --idle-ms, the pool refills between starts.
+//
+// Each run's phases come from the program's own clocks (the actor's and the
+// init's, ContainerActor::RunSteps): their medians are printed after the
+// percentiles and stored in the JSON report as "phases_p50_ms".
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -16,6 +22,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <cstdio>
+#include <map>
 #include <optional>
 
 #include "bench/common.hpp"
@@ -25,6 +32,7 @@
 #include "image/image_store.hpp"
 #include "lifecycle/container_actor.hpp"
 #include "lifecycle/helper_fork.hpp"
+#include "lifecycle/stub_pool.hpp"
 #include "reactor/awaitable.hpp"
 
 namespace asio = boost::asio;
@@ -40,6 +48,27 @@ struct Config {
     std::string root;            // empty: a temporary directory
     std::string cgroup = "own";  // own: a cgroup per container, as in a fleet; none: no cgroup
     bool limits = false;         // memory 64 MiB and pids 1000 on each container
+    unsigned pool = 0;           // start-pool stubs kept ready; 0: none
+};
+
+// The runs' phases: name -> one value per recorded run.
+struct Phases {
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<double>> values;
+    std::size_t from_stub = 0;
+
+    void add(const lifecycle::ContainerActor::RunSteps& steps) {
+        for (const auto& [name, ms] : steps.phases()) {
+            if (!values.contains(name)) order.emplace_back(name);
+            values[name].push_back(ms);
+        }
+        from_stub += steps.from_stub;
+    }
+    nlohmann::json medians() const {
+        nlohmann::json j = nlohmann::json::object();
+        for (const std::string& name : order) j[name] = bench::summarize(values.at(name)).p50;
+        return j;
+    }
 };
 
 constexpr std::int64_t kMemoryLimit = 64 << 20;
@@ -114,8 +143,9 @@ public:
 // back to back would see it. Stops at the first failure, whose numbers would
 // mean nothing.
 reactor::Task<void> run_starts(const Config& cfg, lifecycle::HelperClient& helper, cgroup::FleetCgroups* cgroups,
-                               const fs::path& image_rootfs, const fs::path& containers_dir,
-                               std::vector<bench::Sample>& samples, std::string& failure) {
+                               lifecycle::StubPool* pool, const fs::path& image_rootfs,
+                               const fs::path& containers_dir, std::vector<bench::Sample>& samples,
+                               Phases& phases, std::string& failure) {
     auto ex = co_await asio::this_coro::executor;
     StartObserver observer;
     const int total = cfg.common.warmup + cfg.common.count;
@@ -132,6 +162,7 @@ reactor::Task<void> run_starts(const Config& cfg, lifecycle::HelperClient& helpe
 
         lifecycle::ContainerActor actor(ex, helper, observer, cgroups, spec, image_rootfs,
                                         lifecycle::ContainerPaths(dir), std::chrono::seconds(10));
+        actor.use_pool(pool);
         observer.reset();
         if (cfg.common.idle_ms > 0) co_await reactor::sleep_for(cfg.common.idle());
         Clock::time_point t0 = Clock::now();
@@ -142,8 +173,10 @@ reactor::Task<void> run_starts(const Config& cfg, lifecycle::HelperClient& helpe
             failure = spec.name + ": " + p;
             co_return;
         }
-        if (i >= cfg.common.warmup)
+        if (i >= cfg.common.warmup) {
             samples.push_back({bench::to_ms(*observer.started_at - t0), bench::to_ms(t1 - t0)});
+            phases.add(actor.last_run_steps());
+        }
         // The writable layer is the actor's to create; dropping it here, off
         // the clock, keeps a long run from filling /tmp.
         std::error_code ignored;
@@ -193,14 +226,24 @@ int run(const Config& cfg) {
     }
 
     std::vector<bench::Sample> samples;
+    Phases phases;
     std::string failure;
     {
         asio::io_context io(1);
         lifecycle::HelperClient client(io.get_executor(), helper.take_socket());
         asio::co_spawn(io, client.run(), asio::detached);
+        std::optional<lifecycle::StubPool> pool;
+        if (cfg.pool > 0) {
+            pool.emplace(io.get_executor(), client, cgroups ? &*cgroups : nullptr);
+            FleetSpec shape = fleet;
+            shape.pool_size = cfg.pool;
+            if (shape.containers.empty()) shape.containers.emplace_back();
+            shape.containers.front().network = cfg.common.host_network() ? NetworkMode::Host : NetworkMode::None;
+            pool->plan(shape);
+        }
         asio::co_spawn(io,
-                       run_starts(cfg, client, cgroups ? &*cgroups : nullptr, image_rootfs, containers_dir,
-                                  samples, failure),
+                       run_starts(cfg, client, cgroups ? &*cgroups : nullptr, pool ? &*pool : nullptr, image_rootfs,
+                                  containers_dir, samples, phases, failure),
                        [&](std::exception_ptr e) {
                            if (e) {
                                try {
@@ -209,7 +252,9 @@ int run(const Config& cfg) {
                                    failure = err.what();
                                }
                            }
-                           client.close();  // lets io.run() return
+                           // Its stubs exit and are reaped; then io.run() can return.
+                           if (pool) pool->close([&] { client.close(); });
+                           else client.close();
                        });
         io.run();
     }
@@ -230,7 +275,14 @@ int run(const Config& cfg) {
     }
     config["limits"] = cfg.limits ? nlohmann::json{{"memory", kMemoryLimit}, {"pids", kPidsLimit}}
                                   : nlohmann::json(nullptr);
-    bench::publish("rusty-bench-start", title, cfg.common, std::move(config), samples);
+    config["pool"] = cfg.pool;
+    config["runs_from_pool_stubs"] = phases.from_stub;
+    config["phases_p50_ms"] = phases.medians();
+    bench::publish("rusty-bench-start", title, cfg.common, config, samples);
+    std::printf("phases, p50 in ms (%zu of %zu runs from pool stubs):", phases.from_stub, samples.size());
+    for (const std::string& name : phases.order)
+        std::printf(" %s %.3f", name.c_str(), bench::summarize(phases.values.at(name)).p50);
+    std::printf("\n");
     return 0;
 }
 
@@ -247,6 +299,9 @@ int main(int argc, char** argv) {
                    "own: each container gets its cgroup, as in a fleet, under /rusty-bench-<pid>/bench "
                    "(removed at the end); none: no cgroup")
         ->check(CLI::IsMember({"own", "none"}));
+    app.add_option("--pool", cfg.pool,
+                   "start from a pool of N stubs made ahead of time, as a fleet does (0: none, the default)")
+        ->check(CLI::Range(0, 64));
     app.add_flag("--limits", cfg.limits,
                  "set mem_limit 64 MiB and pids_limit 1000 on each container (needs --cgroup own)");
     CLI11_PARSE(app, argc, argv);

@@ -37,8 +37,8 @@ using Json = nlohmann::ordered_json;
 
 constexpr std::size_t max_name_length = 63;
 
-constexpr std::array<std::string_view, 6> top_level_fields = {
-    "name", "containers", "services", "$schema", "cgroup_parent", "best_effort_limits"};
+constexpr std::array<std::string_view, 7> top_level_fields = {
+    "name", "containers", "services", "$schema", "cgroup_parent", "best_effort_limits", "pool"};
 constexpr std::array<std::string_view, 31> container_fields = {
     "image",     "rootfs",        "command",         "entrypoint", "environment",
     "working_dir", "user",        "hostname",        "network",    "network_mode",
@@ -1102,6 +1102,21 @@ std::vector<ContainerSpec> parse_containers(const Json& value, const std::string
     return containers;
 }
 
+// {"size": N}: pool stubs kept ready per kind of container; 0 disables.
+unsigned parse_pool(const Json& value, const std::string& pointer) {
+    constexpr unsigned max_size = 64;
+    if (!value.is_object()) fail(pointer, "expected an object such as {\"size\": 2}");
+    unsigned size = FleetSpec{}.pool_size;
+    for (auto it = value.begin(); it != value.end(); ++it) {
+        const std::string field_pointer = child_pointer(pointer, it.key());
+        if (it.key() != "size") fail(field_pointer, "unknown field " + json_quoted(it.key()) + "; allowed: \"size\"");
+        if (!it.value().is_number_unsigned() || it.value().get<std::uint64_t>() > max_size)
+            fail(field_pointer, "must be a whole number from 0 to " + std::to_string(max_size));
+        size = it.value().get<unsigned>();
+    }
+    return size;
+}
+
 // An absolute cgroup path such as "/rusty-supervisor" or "/", normalised:
 // no "." or ".." components, no empty ones, no trailing '/'.
 std::string parse_cgroup_parent(const Json& value, const std::string& pointer) {
@@ -1161,6 +1176,8 @@ FleetSpec parse_fleet(std::string_view text, const std::filesystem::path& base_d
             fleet.cgroup_parent = parse_cgroup_parent(it.value(), pointer);
         } else if (key == "best_effort_limits") {
             fleet.best_effort_limits = expect_bool(it.value(), pointer);
+        } else if (key == "pool") {
+            fleet.pool_size = parse_pool(it.value(), pointer);
         } else if (key == "containers" || key == "services") {
             fleet.containers = parse_containers(it.value(), pointer, base_dir);
             has_containers = true;

@@ -179,6 +179,9 @@ struct FleetSpec {
     // configuration error, unless this is set: then it is skipped with a
     // warning.
     bool best_effort_limits = false;
+    // Start-pool stubs kept ready per kind of container (network and pid
+    // mode); 0 disables the pool (lifecycle/stub_pool.hpp).
+    unsigned pool_size = 2;
 };
 
 }  // namespace rusty

@@ -31,8 +31,6 @@ namespace {
 // make the supervisor buffer without bound.
 constexpr std::size_t kMaxLine = 16 * 1024;
 
-constexpr const char* kDiedDuringSetup = "the container's init died during setup";
-
 std::string_view state_name(ContainerActor::State s) {
     switch (s) {
         case ContainerActor::State::Created: return "created";
@@ -384,6 +382,8 @@ reactor::Task<void> ContainerActor::run_once() {
         co_return;
     }
     reset_run();
+    steps_ = RunSteps{};
+    steps_.begin = std::chrono::steady_clock::now();
     state_ = State::Starting;
     try {
         prepare_rootfs();
@@ -406,14 +406,10 @@ reactor::Task<void> ContainerActor::run_once() {
             plan.notify_dir = paths_.notify_dir;
             request.spec.env.push_back(std::string("NOTIFY_SOCKET=") + kNotifySocketInContainer);
         }
-        if (cgroups_) {
-            try {
-                cgroup_.emplace(cgroups_->create(spec_));
-            } catch (const Error& e) {
-                throw e.context("cgroup");
-            }
-            request.cgroup_join = cgroup_->join_files();
-        }
+        StubPool::StubPtr stub = pool_ ? pool_->claim(spec_) : nullptr;
+        make_cgroup(stub);
+        if (cgroup_ && !stub) request.cgroup_join = cgroup_->join_files();
+        steps_.cgroup = std::chrono::steady_clock::now();
         // Output: two pipes, or (tty) the terminal the init makes and sends
         // back on the console socket. Input: /dev/null, or (stdin_open) a
         // pipe whose write end waits for `attach`.
@@ -439,7 +435,8 @@ reactor::Task<void> ContainerActor::run_once() {
                 stdio.stdin_fd = in.read.get();
             }
         }
-        SpawnedInit init = co_await helper_.spawn(std::move(request), stdio, cgroup_ ? cgroup_->placement_fd() : -1);
+        SpawnedInit init = co_await spawn_init(request, stdio, std::move(stub));
+        steps_.spawned = std::chrono::steady_clock::now();
         out.write.reset();
         err.write.reset();
         in.read.reset();
@@ -459,9 +456,83 @@ reactor::Task<void> ContainerActor::run_once() {
     kill_timer_.cancel();
     co_await finish_cgroup();
     co_await flush_log();  // supervise() did, unless it failed part way
+    steps_.end = std::chrono::steady_clock::now();
     write_state();
     if (state_ == State::Failed) emit(EventKind::Failed, failure_);
     else emit(EventKind::Exited, {}, exit_reason_);
+    if (state_ != State::Failed && spdlog::should_log(spdlog::level::debug)) {
+        std::string text;
+        for (const auto& [phase, ms] : steps_.phases()) text += fmt::format(" {} {:.3f}", phase, ms);
+        spdlog::debug("{}: run phases in ms{}:{}", spec_.name, steps_.from_stub ? " (pool stub)" : "", text);
+    }
+}
+
+std::vector<std::pair<const char*, double>> ContainerActor::RunSteps::phases() const {
+    using std::chrono::steady_clock;
+    auto at = [](std::int64_t ns) { return steady_clock::time_point(std::chrono::nanoseconds(ns)); };
+    auto ms = [](steady_clock::time_point from, steady_clock::time_point to) {
+        return std::chrono::duration<double, std::milli>(to - from).count();
+    };
+    const InitSteps& i = init;
+    return {
+        {"cgroup", ms(begin, cgroup)},                     // made, or a stub's adopted
+        {"request", ms(cgroup, at(i.received))},           // to the helper or stub
+        {"decode", ms(at(i.received), at(i.cloned))},      // the request read there
+        {"clone", ms(at(i.cloned), at(i.started))},        // clone3, the child running
+        {"stdio+join", ms(at(i.started), at(i.joined))},   // the init's fds, v1 cgroups
+        {"rootfs", ms(at(i.joined), at(i.rootfs))},        // bind or overlay mount
+        {"proc+dev+sys", ms(at(i.rootfs), at(i.filesystems))},
+        {"masks", ms(at(i.filesystems), at(i.hardened))},  // masked and read-only paths
+        {"pivot", ms(at(i.hardened), at(i.pivoted))},      // pivot_root, hostname, loopback
+        {"user", ms(at(i.pivoted), at(i.user))},           // user, capabilities, working directory
+        {"exec", ms(at(i.user), exec)},                    // execve, seen by the supervisor
+        {"run", ms(exec, exit)},                           // the command, its exit, the reap
+        {"drain", ms(exit, drained)},                      // output, empty cgroup
+        {"end", ms(drained, end)},                         // cgroup removed, log flushed
+    };
+}
+
+void ContainerActor::make_cgroup(StubPool::StubPtr& stub) {
+    if (!cgroups_) return;
+    try {
+        if (stub) {
+            try {
+                cgroup_.emplace(cgroups_->adopt(stub->slot, spec_));
+                return;
+            } catch (const std::exception& e) {
+                spdlog::debug("{}: pool stub's cgroups: {}; starting without it", spec_.name, e.what());
+                pool_->discard(*stub);
+                stub.reset();
+            }
+        }
+        cgroup_.emplace(cgroups_->create(spec_));
+    } catch (const Error& e) {
+        throw e.context("cgroup");
+    }
+}
+
+reactor::Task<SpawnedInit> ContainerActor::spawn_init(SpawnRequest& request, StdioFds stdio, StubPool::StubPtr stub) {
+    const int placement = cgroup_ ? cgroup_->placement_fd() : -1;
+    if (stub) {
+        try {
+            steps_.from_stub = true;
+            co_return co_await pool_->start(*stub, request, stdio, placement);
+        } catch (const std::exception& e) {
+            spdlog::debug("{}: pool stub: {}; starting without it", spec_.name, e.what());
+        }
+        steps_.from_stub = false;
+        pool_->discard(*stub);
+        if (cgroup_) {
+            // Its v1 cgroups held the stub: made anew, to be joined.
+            for (int attempt = 0; cgroup_->remove() == EBUSY && attempt < 200; ++attempt)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            cgroup_.reset();
+            stub.reset();
+            make_cgroup(stub);
+            request.cgroup_join = cgroup_->join_files();
+        }
+    }
+    co_return co_await helper_.spawn(std::move(request), stdio, cgroup_ ? cgroup_->placement_fd() : -1);
 }
 
 // Once the init is reaped: wait for the cgroup to empty (the kernel may
@@ -519,7 +590,8 @@ void ContainerActor::remove_cgroup_now() noexcept {
 // before Started; they run beside the wait, so the exit is reported only once
 // both pipes are drained.
 reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out, UniqueFd err, UniqueFd console) {
-    std::string failure = co_await read_setup_failure(std::move(setup_error));
+    std::string failure = co_await read_setup_failure(std::move(setup_error), &steps_.init);
+    steps_.exec = std::chrono::steady_clock::now();
     if (failure.empty() && console) {
         // Sent before the exec marker: already here.
         std::byte tag[1];
@@ -577,6 +649,7 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out
     // that outlive the init).
     co_await (pump_streams(std::move(out), std::move(err), static_cast<bool>(terminal_)) && wait_for_exit() &&
               wait_until_empty());
+    steps_.drained = std::chrono::steady_clock::now();
     // Exited means every line it wrote is in its log.
     co_await flush_log();
     end_run_scope();
@@ -586,6 +659,7 @@ reactor::Task<void> ContainerActor::supervise(UniqueFd setup_error, UniqueFd out
 
 reactor::Task<void> ContainerActor::wait_for_exit() {
     exit_ = co_await watch_->wait_exit();
+    steps_.exit = std::chrono::steady_clock::now();
     // Health checks end with the init (pid: host may leave other processes
     // running): one in flight would otherwise hold the cgroup until its timeout.
     if (run_scope_ && run_scope_->check_pidfd >= 0) sys::raw_pidfd_send_signal(run_scope_->check_pidfd, SIGKILL);
@@ -661,18 +735,11 @@ reactor::Task<void> ContainerActor::watch_oom(std::shared_ptr<RunScope> run) {
 
 // The setup-error pipe's story (see messages.hpp): "" when the command was
 // exec'd, else why not. An empty story ("init died") is told after the reap.
-reactor::Task<std::string> ContainerActor::read_setup_failure(UniqueFd fd) {
+reactor::Task<std::string> ContainerActor::read_setup_failure(UniqueFd fd, InitSteps* steps) {
     asio::posix::stream_descriptor pipe(ex_, fd.release());
-    std::array<char, 1 + sizeof(SetupFailure)> buf;
+    std::array<char, kMaxSetupStory> buf;
     auto [ec, n] = co_await asio::async_read(pipe, asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-    if (n == 1 && buf[0] == kExecMarker) co_return std::string();
-    std::size_t offset = n == buf.size() ? 1 : 0;  // a failure after the marker: execve itself
-    if (n - offset == sizeof(SetupFailure)) {
-        SetupFailure failure;
-        std::memcpy(&failure, buf.data() + offset, sizeof failure);
-        co_return describe(failure);
-    }
-    co_return kDiedDuringSetup;
+    co_return setup_story(std::string_view(buf.data(), n), steps);
 }
 
 reactor::Task<void> ContainerActor::pump_streams(UniqueFd out, UniqueFd err, bool terminal) {

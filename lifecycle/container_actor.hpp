@@ -6,6 +6,8 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/local/datagram_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,6 +21,7 @@
 #include "lifecycle/events.hpp"
 #include "lifecycle/helper_fork.hpp"
 #include "lifecycle/log_writer.hpp"
+#include "lifecycle/stub_pool.hpp"
 #include "reactor/awaitable.hpp"
 #include "reactor/kernfs_watch.hpp"
 #include "reactor/pidfd_watch.hpp"
@@ -60,6 +63,30 @@ public:
     ContainerActor(boost::asio::any_io_executor ex, HelperClient& helper, FleetObserver& observer,
                    cgroup::FleetCgroups* cgroups, ContainerSpec spec, std::filesystem::path image_rootfs,
                    ContainerPaths paths, std::chrono::milliseconds default_grace);
+
+    // When each step of the last run was reached, from the program's own
+    // clock: the start and end breakdown that bench/ reports. A step not
+    // reached (a failed start) stays at the epoch.
+    struct RunSteps {
+        using Time = std::chrono::steady_clock::time_point;
+        Time begin;      // run_once() entered (a restart: right after the previous run's end)
+        Time cgroup;     // its cgroup made (or a stub's adopted)
+        Time spawned;    // the init's pid known (from the helper, or a stub)
+        Time exec;       // the exec marker and EOF read: Started
+        Time exit;       // the init reaped
+        Time drained;    // output drained, the cgroup empty
+        Time end;        // the cgroup removed, the log flushed: Exited
+        bool from_stub = false;
+        InitSteps init;  // the init's own steps (zero where not reached)
+
+        // Each phase of the run in ms, in order: {"cgroup", 0.21}, {"clone", …}, …
+        std::vector<std::pair<const char*, double>> phases() const;
+    };
+    const RunSteps& last_run_steps() const { return steps_; }
+
+    // Starts go through a ready stub of `pool` when one fits (stub_pool.hpp),
+    // else the usual way. Null (the default): always the usual way.
+    void use_pool(StubPool* pool) { pool_ = pool; }
 
     // Runs the container to its end: waits for its dependencies, runs it,
     // and restarts it as its restart policy says. Never throws: every
@@ -186,7 +213,9 @@ private:
     reactor::Task<void> pump_output(UniqueFd fd, OutputStream stream, bool terminal);
     LogWriter& log_writer();
     reactor::Task<void> flush_log();
-    reactor::Task<std::string> read_setup_failure(UniqueFd fd);
+    // What the setup-error pipe says (messages.hpp): empty once exec'd, else
+    // the failure. The init's steps go to `steps` if given.
+    reactor::Task<std::string> read_setup_failure(UniqueFd fd, InitSteps* steps = nullptr);
     void prepare_rootfs();
     void write_state();
     void emit(EventKind kind, std::string error = {}, std::string reason = {});
@@ -197,11 +226,19 @@ private:
     bool has_live_processes() const;
     void arm_kill_timer();
     void resume_now();
+    // This run's cgroup: from the stub's slot if there is a stub (which is
+    // let go if that fails), else made afresh.
+    void make_cgroup(StubPool::StubPtr& stub);
+    // The init, from the stub if there is one, else from the helper. A stub
+    // that fails is discarded and the start goes on the usual way.
+    reactor::Task<SpawnedInit> spawn_init(SpawnRequest& request, StdioFds stdio, StubPool::StubPtr stub);
 
     boost::asio::any_io_executor ex_;
     HelperClient& helper_;
     FleetObserver& observer_;
     cgroup::FleetCgroups* cgroups_;
+    StubPool* pool_ = nullptr;
+    RunSteps steps_;
     ContainerSpec spec_;
     std::filesystem::path image_rootfs_;
     ContainerPaths paths_;

@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
+#include "core/fd.hpp"
 #include "core/strings.hpp"
 #include "core/syscalls.hpp"
 #include "net/loopback.hpp"
@@ -112,8 +114,11 @@ private:
     [[noreturn]] void become_user_and_exec(const std::vector<std::string>& argv, bool create_working_dir);
     [[noreturn]] void exec(const std::vector<std::string>& argv);
 
+    static void stamp(std::int64_t& at) { at = monotonic_ns(); }
+
     const SpawnRequest& req_;
     int error_fd_;
+    InitSteps steps_;
     int console_fd_ = -1;  // the console socket, until setup_console() has used it
     std::string target_;
     int root_fd_ = -1;
@@ -183,7 +188,7 @@ void Init::setup_rootfs(ino_t parent_mount_ns) {
     struct stat ns {};
     if (::stat("/proc/self/ns/mnt", &ns) < 0) fail(errno, "stat(\"/proc/self/ns/mnt\")");
     if (ns.st_ino == parent_mount_ns) fail(0, "refusing to mount: not in a new mount namespace");
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+    if (!req_.from_stub && ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
         fail(errno, "make mounts private: mount(\"/\", MS_REC|MS_PRIVATE)");
 
     const RootfsPlan& plan = req_.rootfs;
@@ -216,11 +221,14 @@ void Init::setup_rootfs(ino_t parent_mount_ns) {
     }
     root_fd_ = ::open(target_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd_ < 0) fail(errno, "open(\"%s\")", target_.c_str());
+    stamp(steps_.rootfs);
 
     mount_in_root("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
     setup_dev();
     mount_in_root("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, nullptr);
+    stamp(steps_.filesystems);
     harden_proc_and_sys();
+    stamp(steps_.hardened);
 }
 
 // Opens the top-level mount point `rel` (/proc, /dev, /sys) of the root
@@ -325,15 +333,24 @@ void Init::remount_read_only(const std::string& path) {
 void Init::harden_proc_and_sys() {
     // /proc and /sys are fresh kernel mounts here, so these paths hold no
     // symlinks an image could have planted.
+    // Files are covered by /dev/null, directories by one empty read-only
+    // tmpfs, mounted on the first and bound on the others: one superblock
+    // to make (and to tear down at exit) instead of one per directory.
     std::string devnull = at("/dev/null");
+    std::string empty_dir;
     for (const char* rel : kMaskedPaths) {
         std::string path = at(rel);
         struct stat st {};
         if (::lstat(path.c_str(), &st) < 0) continue;  // not on this kernel
-        int rc = S_ISDIR(st.st_mode)
-                     ? ::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                               "size=0")
-                     : ::mount(devnull.c_str(), path.c_str(), nullptr, MS_BIND, nullptr);
+        int rc = 0;
+        if (!S_ISDIR(st.st_mode)) {
+            rc = ::mount(devnull.c_str(), path.c_str(), nullptr, MS_BIND, nullptr);
+        } else if (empty_dir.empty()) {
+            rc = ::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0");
+            if (rc == 0) empty_dir = path;
+        } else {
+            rc = ::mount(empty_dir.c_str(), path.c_str(), nullptr, MS_BIND, nullptr);
+        }
         if (rc < 0) fail(errno, "mask(\"%s\")", path.c_str());
     }
     for (const char* rel : kReadOnlyPaths) {
@@ -357,7 +374,7 @@ void Init::enter_root() {
 
     const std::string& host = req_.spec.hostname;
     if (::sethostname(host.data(), host.size()) < 0) fail(errno, "sethostname(\"%s\")", host.c_str());
-    if (req_.spec.network == NetworkMode::None && net::raw_bring_up_loopback() < 0)
+    if (req_.spec.network == NetworkMode::None && !req_.from_stub && net::raw_bring_up_loopback() < 0)
         fail(errno, "bring up loopback");
 }
 
@@ -569,6 +586,7 @@ void Init::become_user_and_exec(const std::vector<std::string>& argv, bool creat
     drop_privileges();
     // As the user: a directory it may not enter is an error, not a way in.
     if (::chdir(wd.c_str()) < 0) fail(errno, "chdir(\"%s\")", wd.c_str());
+    stamp(steps_.user);
     exec(argv);
 }
 
@@ -592,7 +610,13 @@ void Init::exec(const std::vector<std::string>& args) {
     for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
     ::umask(022);
 
-    if (::write(error_fd_, &kExecMarker, 1) != 1) fail(errno, "write(setup-error pipe)");
+    stamp(steps_.exec);
+    char record[2 + sizeof(InitSteps)];
+    record[0] = kStepsMarker;
+    std::memcpy(record + 1, &steps_, sizeof steps_);
+    record[sizeof record - 1] = kExecMarker;
+    if (::write(error_fd_, record, sizeof record) != static_cast<ssize_t>(sizeof record))
+        fail(errno, "write(setup-error pipe)");
     const std::string& cmd = args.front();
     if (cmd.find('/') != std::string::npos) {
         ::execve(cmd.c_str(), argv.data(), envp.data());
@@ -632,13 +656,18 @@ void Init::run_exec(const InitFds& fds, int container_pidfd) {
 }
 
 void Init::run_steps(const InitFds& fds, ino_t parent_mount_ns) {
+    stamp(steps_.started);
+    steps_.received = fds.received_ns;
+    steps_.cloned = fds.cloned_ns;
     ::umask(0);
     console_fd_ = setup_stdio(fds, fds.console_fd);
     join_cgroups();
     // Only now a cgroup namespace, rooted at the cgroups it has joined.
     if (!req_.cgroup_join.empty() && ::unshare(CLONE_NEWCGROUP) < 0) fail(errno, "unshare(CLONE_NEWCGROUP)");
+    stamp(steps_.joined);
     setup_rootfs(parent_mount_ns);
     enter_root();
+    stamp(steps_.pivoted);
     become_user_and_exec(req_.spec.argv, true);
 }
 
@@ -658,6 +687,31 @@ void Init::run_exec_steps(const InitFds& fds, int container_pidfd) {
 
 void run_container_init(const SpawnRequest& request, const InitFds& fds, ino_t parent_mount_ns) {
     Init(request, fds.setup_error_fd).run(fds, parent_mount_ns);
+}
+
+std::int64_t monotonic_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string prepare_stub(const SpawnRequest& request, ino_t parent_mount_ns) {
+    // errno first: building the message may change it.
+    auto failed = [](int err, std::string what) { return what + ": " + errno_text(err); };
+    for (const std::string& file : request.cgroup_join) {
+        UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd) return failed(errno, "join cgroup: open(\"" + file + "\")");
+        if (::write(fd.get(), "0", 1) < 0) return failed(errno, "join cgroup: write(\"" + file + "\", \"0\")");
+    }
+    // Never mount anything while still in the host's mount namespace.
+    struct stat ns {};
+    if (::stat("/proc/self/ns/mnt", &ns) < 0) return failed(errno, "stat(\"/proc/self/ns/mnt\")");
+    if (ns.st_ino == parent_mount_ns) return "refusing to mount: not in a new mount namespace";
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+        return failed(errno, "make mounts private: mount(\"/\", MS_REC|MS_PRIVATE)");
+    if (request.spec.network == NetworkMode::None && net::raw_bring_up_loopback() < 0)
+        return failed(errno, "bring up loopback");
+    return {};
 }
 
 void run_exec_in_container(const SpawnRequest& request, const InitFds& fds, int container_pidfd) {

@@ -213,9 +213,11 @@ fs::path Fleet::Impl::image_dir() const {
 }
 
 std::unique_ptr<ContainerActor> Fleet::Impl::make_actor(const ContainerSpec& c, fs::path rootfs) {
-    return std::make_unique<ContainerActor>(io->get_executor(), *helper_client, tee, cgroups ? &*cgroups : nullptr,
-                                            c, std::move(rootfs), ContainerPaths(container_dir(c.name)),
-                                            options.stop_grace);
+    auto actor = std::make_unique<ContainerActor>(io->get_executor(), *helper_client, tee,
+                                                  cgroups ? &*cgroups : nullptr, c, std::move(rootfs),
+                                                  ContainerPaths(container_dir(c.name)), options.stop_grace);
+    actor->use_pool(pool ? &*pool : nullptr);
+    return actor;
 }
 
 // From the specs, anew: a reload may have changed any of them.
@@ -238,7 +240,8 @@ void Fleet::Impl::on_actor_done() {
 void Fleet::Impl::maybe_finish() {
     if (finished || running_actors > 0 || holds > 0) return;
     finished = true;
-    helper_client->close();
+    // The helper's connection stays until no stub request is in flight.
+    pool->close([this] { helper_client->close(); });
     if (signals) signals->cancel();
     if (control) control->close();
 }
@@ -317,6 +320,8 @@ Fleet::Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer)
         impl_->helper.emplace(lifecycle::HelperProcess::start());
         impl_->io.emplace(1);
         impl_->helper_client.emplace(impl_->io->get_executor(), impl_->helper->take_socket());
+        impl_->pool.emplace(impl_->io->get_executor(), *impl_->helper_client,
+                            impl_->cgroups ? &*impl_->cgroups : nullptr);
         impl_->change_done.emplace(impl_->io->get_executor(), asio::steady_timer::time_point::max());
         for (std::size_t i = 0; i < impl_->spec.containers.size(); ++i)
             impl_->actors.push_back(impl_->make_actor(impl_->spec.containers[i], impl_->image_rootfs[i]));
@@ -344,6 +349,7 @@ Fleet::~Fleet() {
     s.control.reset();
     s.actors.clear();
     s.retired.clear();
+    s.pool.reset();  // its stubs' cgroups are below the fleet's
     if (s.cgroups)
         for (const std::string& problem : s.cgroups->remove()) spdlog::warn("cannot remove cgroup {}", problem);
     s.helper_client.reset();
@@ -381,6 +387,11 @@ std::string Fleet::cgroup_path(const std::string& container) const {
 
 asio::any_io_executor Fleet::executor() { return impl_->io->get_executor(); }
 
+Fleet::PoolStats Fleet::pool_stats() const {
+    const lifecycle::StubPool& pool = *impl_->pool;
+    return {pool.ready(), pool.made(), pool.claimed()};
+}
+
 void Fleet::request_stop() {
     impl_->stop_all();
 }
@@ -400,6 +411,7 @@ FleetResult Fleet::run() {
     asio::co_spawn(ex, s.helper_client->run(), log_failure("helper connection"));
     if (s.control) asio::co_spawn(ex, s.control->run(), log_failure("control socket"));
     for (auto& actor : s.actors) s.launch(*actor);
+    s.pool->plan(s.spec);  // after the first starts, which need no stub
     s.maybe_finish();  // a fleet of no containers
     s.io->run();
     s.signals = nullptr;

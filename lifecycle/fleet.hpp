@@ -89,6 +89,15 @@ public:
     // The cgroup of a running container, e.g. "/rusty-supervisor/demo/web".
     std::string cgroup_path(const std::string& container) const;
 
+    // The start pool's counts (lifecycle/stub_pool.hpp): stubs ready now,
+    // made and claimed since the fleet began.
+    struct PoolStats {
+        std::size_t ready = 0;
+        std::uint64_t made = 0;
+        std::uint64_t claimed = 0;
+    };
+    PoolStats pool_stats() const;
+
     // The reactor's executor, to post work (timers, controls) onto the
     // thread that runs run().
     boost::asio::any_io_executor executor();

@@ -17,6 +17,7 @@
 #include "lifecycle/control_server.hpp"
 #include "lifecycle/fleet.hpp"
 #include "lifecycle/helper_fork.hpp"
+#include "lifecycle/stub_pool.hpp"
 #include "reactor/signal_reader.hpp"
 
 namespace rusty {
@@ -94,6 +95,7 @@ struct Fleet::Impl : lifecycle::ControlHandler {
     std::optional<lifecycle::HelperProcess> helper;
     std::optional<boost::asio::io_context> io;
     std::optional<lifecycle::HelperClient> helper_client;
+    std::optional<lifecycle::StubPool> pool;
     std::optional<lifecycle::ControlServer> control;
     std::vector<std::unique_ptr<lifecycle::ContainerActor>> actors;  // in the order of spec.containers
     // Actors a reload removed: kept until the fleet ends, as coroutines of

@@ -94,6 +94,7 @@ reactor::Task<json> Fleet::Impl::reload() {
     spec = std::move(next);
     image_rootfs = std::move(next_rootfs);
     link_dependencies();
+    pool->plan(spec);
     for (ContainerActor* a : to_start) launch(*a);
     co_return summary;
 }

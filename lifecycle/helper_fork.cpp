@@ -31,6 +31,7 @@ constexpr std::size_t kMaxRequestFds = 6;
 // What the helper keeps from its start.
 struct HelperState {
     int sock = -1;
+    pid_t supervisor = -1;
     ino_t mount_ns = 0;
     int pid_ns = -1;  // its own, O_CLOEXEC, to return to after an exec's clone
 };
@@ -40,11 +41,12 @@ void reply(int sock, const SpawnReply& r, std::span<const int> fds) {
     sys::send_with_fds(sock, std::as_bytes(std::span(bytes)), fds);
 }
 
+// setup_error.read is -1 for a pool stub, which reports on its own socket.
 void reply_spawned(int sock, std::uint64_t id, pid_t pid, UniqueFd pidfd, sys::Pipe setup_error) {
     setup_error.write.reset();
     int out[] = {pidfd.get(), setup_error.read.get()};
     try {
-        reply(sock, {id, pid, 0, ""}, out);
+        reply(sock, {id, pid, 0, ""}, std::span(out, setup_error.read ? 2 : 1));
     } catch (...) {
         // The supervisor will never learn this pid: do not leave it running.
         sys::raw_pidfd_send_signal(pidfd.get(), SIGKILL);
@@ -52,27 +54,126 @@ void reply_spawned(int sock, std::uint64_t id, pid_t pid, UniqueFd pidfd, sys::P
     }
 }
 
-// Handles one request. Errors that concern only this request are replied;
-// errors on the socket itself end the helper.
-void serve_one(const HelperState& helper, std::string_view bytes, std::vector<UniqueFd>& fds) {
-    const int sock = helper.sock;
-    SpawnRequest request = decode_spawn_request(bytes);
-    const bool exec = !request.exec_argv.empty();
-    const std::size_t expected = std::size_t{2} + request.has_stdin + request.has_console + request.has_cgroup_fd + exec;
-    if (fds.size() != expected || (exec && request.has_console)) {
-        reply(sock, {request.id, -1, EINVAL, "spawn request with " + std::to_string(fds.size()) +
-                                                 " fds instead of " + std::to_string(expected)}, {});
-        return;
-    }
-    sys::Pipe setup_error = sys::make_pipe();
+// The fds a spawn request brings, in the order of messages.hpp: the child's
+// stdio and console socket, then the v2 cgroup dir (returned; -1 if none).
+int take_init_fds(const SpawnRequest& request, const std::vector<UniqueFd>& fds, const sys::Pipe& setup_error,
+                  InitFds& child_fds) {
     std::size_t next = 0;
-    InitFds child_fds;
     child_fds.stdin_fd = request.has_stdin ? fds[next++].get() : -1;
     child_fds.stdout_fd = fds[next++].get();
     child_fds.stderr_fd = fds[next++].get();
     child_fds.console_fd = request.has_console ? fds[next++].get() : -1;
     child_fds.setup_error_fd = setup_error.write.get();
-    const int cgroup_fd = request.has_cgroup_fd ? fds[next++].get() : -1;
+    return request.has_cgroup_fd ? fds[next++].get() : -1;
+}
+
+bool check_fd_count(int sock, const SpawnRequest& request, std::size_t got, std::size_t expected) {
+    if (got == expected) return true;
+    reply(sock, {request.id, -1, EINVAL, "spawn request with " + std::to_string(got) + " fds instead of " +
+                                             std::to_string(expected)}, {});
+    return false;
+}
+
+// A pool stub, in the child the helper made: prepares, says so, and waits to
+// be claimed. The claim's init is born from here, with CLONE_PARENT (a child
+// of the supervisor, like any init), in a new pid namespace if it wants one
+// and in a new cgroup namespace rooted at the cgroups it is born in: the v1
+// ones the stub joined, and the v2 one whose directory comes with the claim.
+[[noreturn]] void stub_main(const HelperState& helper, const SpawnRequest& request, int sock) {
+    ::prctl(PR_SET_NAME, "rusty-stub", 0, 0, 0);
+    // Its parent is the supervisor (CLONE_PARENT): die with it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != helper.supervisor) ::_exit(1);
+    ::setsid();
+    // Only stdio (diagnostics) and its socket, as fd 3: none of the helper's.
+    if (sock != 3 && ::dup3(sock, 3, O_CLOEXEC) < 0) ::_exit(1);
+    sock = 3;
+    sys::raw_close_range(4, ~0U, 0);
+    const std::string failure = prepare_stub(request, helper.mount_ns);
+    try {
+        reply(sock, {0, failure.empty() ? ::getpid() : -1, 0, failure}, {});
+    } catch (...) {
+        ::_exit(1);
+    }
+    if (!failure.empty()) ::_exit(1);
+
+    std::vector<std::byte> buffer(kMaxMessage);
+    SpawnRequest claim;
+    sys::Received msg;
+    try {
+        msg = sys::recv_with_fds(sock, buffer, kMaxRequestFds);
+        const std::int64_t received = monotonic_ns();
+        if (msg.size == 0) ::_exit(0);  // the pool let it go
+        claim = decode_spawn_request(std::string_view(reinterpret_cast<const char*>(buffer.data()), msg.size));
+        claim.from_stub = true;
+        const std::size_t expected = std::size_t{2} + claim.has_stdin + claim.has_console + claim.has_cgroup_fd;
+        if (!claim.exec_argv.empty() || claim.stub) {
+            reply(sock, {claim.id, -1, EINVAL, "a pool stub starts only containers"}, {});
+            ::_exit(1);
+        }
+        if (!check_fd_count(sock, claim, msg.fds.size(), expected)) ::_exit(1);
+        sys::Pipe setup_error = sys::make_pipe();
+        InitFds child_fds;
+        sys::Clone3Request clone;
+        clone.flags = CLONE_PARENT | CLONE_NEWCGROUP;
+        if (claim.spec.pid == PidMode::Private) clone.flags |= CLONE_NEWPID;
+        clone.exit_signal = 0;  // as for the helper's children
+        if (const int cgroup_fd = take_init_fds(claim, msg.fds, setup_error, child_fds); cgroup_fd >= 0)
+            clone.cgroup_fd = cgroup_fd;
+        child_fds.received_ns = received;
+        child_fds.cloned_ns = monotonic_ns();
+        int pidfd = -1;
+        const pid_t pid = sys::raw_clone3(clone, &pidfd);
+        if (pid == 0) {
+            ::setsid();
+            run_container_init(claim, child_fds, helper.mount_ns);
+        }
+        if (pid < 0) reply(sock, {claim.id, -1, errno, "clone3 from the pool stub"}, {});
+        else reply_spawned(sock, claim.id, pid, UniqueFd(pidfd), std::move(setup_error));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "rusty-stub: %s\n", e.what());
+        ::_exit(1);
+    }
+    ::_exit(0);
+}
+
+// Asks for a stub: clone3 in fresh mount, uts, ipc (and network) namespaces,
+// a child of the supervisor as an init is.
+void serve_stub(const HelperState& helper, const SpawnRequest& request, std::vector<UniqueFd>& fds) {
+    if (!check_fd_count(helper.sock, request, fds.size(), std::size_t{1} + request.has_cgroup_fd)) return;
+    sys::Clone3Request clone;
+    clone.flags = CLONE_PARENT | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+    if (request.spec.network == NetworkMode::None) clone.flags |= CLONE_NEWNET;
+    clone.exit_signal = 0;
+    if (request.has_cgroup_fd) clone.cgroup_fd = fds[1].get();
+    int pidfd = -1;
+    const pid_t pid = sys::raw_clone3(clone, &pidfd);
+    if (pid == 0) stub_main(helper, request, fds[0].get());
+    if (pid < 0) reply(helper.sock, {request.id, -1, errno, "clone3(pool stub)"}, {});
+    else reply_spawned(helper.sock, request.id, pid, UniqueFd(pidfd), sys::Pipe{});
+}
+
+// Handles one request. Errors that concern only this request are replied;
+// errors on the socket itself end the helper.
+void serve_one(const HelperState& helper, std::string_view bytes, std::vector<UniqueFd>& fds,
+               std::int64_t received) {
+    const int sock = helper.sock;
+    SpawnRequest request = decode_spawn_request(bytes);
+    if (request.stub) {
+        serve_stub(helper, request, fds);
+        return;
+    }
+    const bool exec = !request.exec_argv.empty();
+    const std::size_t expected = std::size_t{2} + request.has_stdin + request.has_console + request.has_cgroup_fd + exec;
+    if (exec && request.has_console) {
+        reply(sock, {request.id, -1, EINVAL, "exec request with a console socket"}, {});
+        return;
+    }
+    if (!check_fd_count(sock, request, fds.size(), expected)) return;
+    sys::Pipe setup_error = sys::make_pipe();
+    InitFds child_fds;
+    const int cgroup_fd = take_init_fds(request, fds, setup_error, child_fds);
+    child_fds.received_ns = received;
 
     sys::Clone3Request clone;
     clone.flags = CLONE_PARENT;
@@ -92,6 +193,7 @@ void serve_one(const HelperState& helper, std::string_view bytes, std::vector<Un
         // A cgroup namespace now only if there are no v1 cgroups left to
         // join (the init unshares one after joining them).
         if (request.cgroup_join.empty()) clone.flags |= CLONE_NEWCGROUP;
+        child_fds.cloned_ns = monotonic_ns();
         pid = sys::raw_clone3(clone, &pidfd);
         if (pid == 0) {
             // The container's init: its own session, so a terminal's ^C reaches
@@ -150,6 +252,7 @@ void serve_one(const HelperState& helper, std::string_view bytes, std::vector<Un
 
     HelperState state;
     state.sock = sock;
+    state.supervisor = supervisor;
     try {
         state.mount_ns = sys::namespace_inode("mnt");
     } catch (...) {
@@ -162,9 +265,10 @@ void serve_one(const HelperState& helper, std::string_view bytes, std::vector<Un
     for (;;) {
         try {
             sys::Received msg = sys::recv_with_fds(sock, buffer, kMaxRequestFds);
+            const std::int64_t received = monotonic_ns();
             if (msg.size == 0) ::_exit(0);
             std::string_view bytes(reinterpret_cast<const char*>(buffer.data()), msg.size);
-            serve_one(state, bytes, msg.fds);
+            serve_one(state, bytes, msg.fds, received);
         } catch (const std::exception& e) {
             // The socket is gone or a message is malformed: the supervisor
             // sees the helper's exit and fails every pending spawn.
@@ -219,17 +323,17 @@ reactor::Task<void> HelperClient::run() {
         while (!closed_) {
             sys::Received msg = co_await reactor::async_recv_with_fds(socket_, buffer, 2);
             if (msg.size == 0) break;
-            SpawnReply reply = decode_spawn_reply(
-                std::string_view(reinterpret_cast<const char*>(buffer.data()), msg.size));
+            SpawnReply reply = decode_reply(std::span(buffer).first(msg.size));
             auto it = pending_.find(reply.id);
             if (it == pending_.end()) continue;  // cannot happen: spawn() is not cancellable
             Pending& p = *it->second;
             pending_.erase(it);
             p.reply = reply;
-            if (reply.error == 0 && msg.fds.size() == 2) {
+            // A stub comes without a setup-error pipe.
+            if (reply.error == 0 && !msg.fds.empty()) {
                 p.init.pid = reply.pid;
                 p.init.pidfd = std::move(msg.fds[0]);
-                p.init.setup_error = std::move(msg.fds[1]);
+                if (msg.fds.size() > 1) p.init.setup_error = std::move(msg.fds[1]);
             } else if (reply.error == 0) {
                 p.reply.error = EPROTO;
                 p.reply.what = "helper reply without pidfd";
@@ -260,32 +364,10 @@ void HelperClient::fail_all_pending() {
     pending_.clear();
 }
 
-reactor::Task<SpawnedInit> HelperClient::spawn(SpawnRequest request, StdioFds stdio, int cgroup_fd) {
-    if (!request.exec_argv.empty()) throw Error("spawn request with an exec command: use exec_in()");
-    co_return co_await ask(std::move(request), stdio, cgroup_fd, -1);
-}
-
-reactor::Task<SpawnedInit> HelperClient::exec_in(SpawnRequest request, int container_pidfd, StdioFds stdio,
-                                                 int cgroup_fd) {
-    if (request.exec_argv.empty()) throw Error("exec request without a command");
-    if (container_pidfd < 0) throw Error("exec request without the container's pidfd");
-    if (stdio.console_fd >= 0) throw Error("exec request with a console socket");
-    co_return co_await ask(std::move(request), stdio, cgroup_fd, container_pidfd);
-}
-
-reactor::Task<SpawnedInit> HelperClient::ask(SpawnRequest request, StdioFds stdio, int cgroup_fd,
-                                             int container_pidfd) {
-    if (closed_) throw Error("the helper process is gone");
-    Pending pending(socket_.get_executor());
-    pending.wakeup.expires_at(asio::steady_timer::time_point::max());
-    request.id = next_id_++;
+std::vector<int> request_fds(SpawnRequest& request, StdioFds stdio, int cgroup_fd, int container_pidfd) {
     request.has_stdin = stdio.stdin_fd >= 0;
     request.has_console = stdio.console_fd >= 0;
     request.has_cgroup_fd = cgroup_fd >= 0;
-    std::string bytes = encode(request);
-    if (bytes.size() > kMaxMessage)
-        throw Error("spawn request of " + std::to_string(bytes.size()) + " bytes is over the " +
-                    std::to_string(kMaxMessage / 1024) + " KiB limit; shorten the command or environment");
     // The order the helper expects (messages.hpp).
     std::vector<int> fds;
     if (stdio.stdin_fd >= 0) fds.push_back(stdio.stdin_fd);
@@ -294,6 +376,50 @@ reactor::Task<SpawnedInit> HelperClient::ask(SpawnRequest request, StdioFds stdi
     if (stdio.console_fd >= 0) fds.push_back(stdio.console_fd);
     if (cgroup_fd >= 0) fds.push_back(cgroup_fd);
     if (container_pidfd >= 0) fds.push_back(container_pidfd);
+    return fds;
+}
+
+std::string encode_request(const SpawnRequest& request) {
+    std::string bytes = encode(request);
+    if (bytes.size() > kMaxMessage)
+        throw Error("spawn request of " + std::to_string(bytes.size()) + " bytes is over the " +
+                    std::to_string(kMaxMessage / 1024) + " KiB limit; shorten the command or environment");
+    return bytes;
+}
+
+SpawnReply decode_reply(std::span<const std::byte> bytes) {
+    return decode_spawn_reply(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+reactor::Task<SpawnedInit> HelperClient::spawn(SpawnRequest request, StdioFds stdio, int cgroup_fd) {
+    if (!request.exec_argv.empty()) throw Error("spawn request with an exec command: use exec_in()");
+    std::vector<int> fds = request_fds(request, stdio, cgroup_fd, -1);
+    co_return co_await ask(std::move(request), std::move(fds));
+}
+
+reactor::Task<SpawnedInit> HelperClient::exec_in(SpawnRequest request, int container_pidfd, StdioFds stdio,
+                                                 int cgroup_fd) {
+    if (request.exec_argv.empty()) throw Error("exec request without a command");
+    if (container_pidfd < 0) throw Error("exec request without the container's pidfd");
+    if (stdio.console_fd >= 0) throw Error("exec request with a console socket");
+    std::vector<int> fds = request_fds(request, stdio, cgroup_fd, container_pidfd);
+    co_return co_await ask(std::move(request), std::move(fds));
+}
+
+reactor::Task<SpawnedInit> HelperClient::make_stub(SpawnRequest request, int stub_socket) {
+    request.stub = true;
+    request.exec_argv.clear();
+    request.has_stdin = request.has_console = request.has_cgroup_fd = false;
+    std::vector<int> fds(1, stub_socket);
+    co_return co_await ask(std::move(request), std::move(fds));
+}
+
+reactor::Task<SpawnedInit> HelperClient::ask(SpawnRequest request, std::vector<int> fds) {
+    if (closed_) throw Error("the helper process is gone");
+    Pending pending(socket_.get_executor());
+    pending.wakeup.expires_at(asio::steady_timer::time_point::max());
+    request.id = next_id_++;
+    const std::string bytes = encode_request(request);
     for (;;) {
         try {
             sys::send_with_fds(socket_.native_handle(), std::as_bytes(std::span(bytes)), fds);

@@ -12,6 +12,9 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
 #include <utility>
 #include <unordered_map>
 
@@ -80,6 +83,12 @@ public:
     reactor::Task<SpawnedInit> exec_in(SpawnRequest request, int container_pidfd, StdioFds stdio,
                                        int cgroup_fd = -1);
 
+    // Asks the helper for a pool stub (stub_pool.hpp) of the shape
+    // request.spec.network and .pid gives, joining request.cgroup_join;
+    // `stub_socket` is the stub's end of its socket. The reply has no
+    // setup-error fd: the stub reports on its socket.
+    reactor::Task<SpawnedInit> make_stub(SpawnRequest request, int stub_socket);
+
     void close();
 
 private:
@@ -92,13 +101,20 @@ private:
     };
 
     void fail_all_pending();
-    // spawn() and exec_in(): sends the request with its fds, waits for the reply.
-    reactor::Task<SpawnedInit> ask(SpawnRequest request, StdioFds stdio, int cgroup_fd, int container_pidfd);
+    // Sends the request with its fds, waits for the reply.
+    reactor::Task<SpawnedInit> ask(SpawnRequest request, std::vector<int> fds);
 
     boost::asio::posix::stream_descriptor socket_;
     std::uint64_t next_id_ = 1;
     std::unordered_map<std::uint64_t, Pending*> pending_;
     bool closed_ = false;
 };
+
+// The fds that go with a spawn request, in the order of messages.hpp; sets
+// the request's has_* flags to match.
+std::vector<int> request_fds(SpawnRequest& request, StdioFds stdio, int cgroup_fd, int container_pidfd);
+// The request's bytes; throws when they exceed what the receiver reads.
+std::string encode_request(const SpawnRequest& request);
+SpawnReply decode_reply(std::span<const std::byte> bytes);
 
 }  // namespace rusty::lifecycle

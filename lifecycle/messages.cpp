@@ -1,5 +1,6 @@
 #include "lifecycle/messages.hpp"
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
@@ -15,6 +16,24 @@ std::string describe(const SetupFailure& failure) {
         text += errno_text(failure.sys_errno);
     }
     return text;
+}
+
+std::string setup_story(std::string_view got, InitSteps* steps) {
+    // [T InitSteps] E on success; a SetupFailure instead of E, or after it
+    // when execve itself failed.
+    constexpr std::size_t kSteps = 1 + sizeof(InitSteps);
+    if (got.size() >= kSteps && got.front() == kStepsMarker) {
+        if (steps) std::memcpy(steps, got.data() + 1, sizeof *steps);
+        got.remove_prefix(kSteps);
+    }
+    if (got.size() == 1 && got.front() == kExecMarker) return {};
+    if (!got.empty() && got.front() == kExecMarker) got.remove_prefix(1);
+    if (got.size() == sizeof(SetupFailure)) {
+        SetupFailure failure;
+        std::memcpy(&failure, got.data(), sizeof failure);
+        return describe(failure);
+    }
+    return kDiedDuringSetup;
 }
 
 // JSON keeps the wire format readable in strace and easy to extend; a spawn
@@ -42,6 +61,7 @@ std::string encode(const SpawnRequest& r) {
         {"has_console", r.has_console},
         {"has_cgroup_fd", r.has_cgroup_fd},
         {"exec_argv", r.exec_argv},
+        {"stub", r.stub},
     };
     return j.dump();
 }
@@ -72,6 +92,7 @@ SpawnRequest decode_spawn_request(std::string_view bytes) {
         r.has_console = j.at("has_console").get<bool>();
         r.has_cgroup_fd = j.at("has_cgroup_fd").get<bool>();
         r.exec_argv = j.at("exec_argv").get<std::vector<std::string>>();
+        r.stub = j.at("stub").get<bool>();
         return r;
     } catch (const json::exception& e) {
         throw Error(std::string("malformed spawn request: ") + e.what());

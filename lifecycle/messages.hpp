@@ -15,6 +15,16 @@
 // or after the marker). A successful execve closes the pipe (O_CLOEXEC). So:
 // marker then EOF means started; a SetupFailure means failed with a reason;
 // EOF with nothing means it died during setup (killed, or crashed).
+//
+// A pool stub (stub_pool.hpp) is asked of the helper like an init, with one
+// end of a socketpair (and no stdio) as its only fd. On that socket:
+//
+//   stub       --SpawnReply (id 0; error set if its preparation failed)--> supervisor
+//   supervisor --SpawnRequest (+ the fds of a spawn but the cgroup's last)--> stub
+//   stub       --SpawnReply (+ pidfd, setup-error fd)--> supervisor
+//
+// The first says the stub is ready to be claimed; the last is as the
+// helper's reply to a spawn, and the stub exits after it.
 #pragma once
 
 #include <sys/types.h>
@@ -67,6 +77,14 @@ struct SpawnRequest {
     // whose init's pidfd comes with the request, as spec.user, with spec.env
     // and in spec.working_dir (rootfs is unused then).
     std::vector<std::string> exec_argv;
+    // Not a container but a pool stub: its fd is its socket (then the v2
+    // cgroup dir if has_cgroup_fd); spec.network and spec.pid give its shape,
+    // cgroup_join the v1 cgroups it joins ahead of time.
+    bool stub = false;
+    // Set by a stub on the request it was claimed with: the mount, uts, ipc
+    // (and network) namespaces exist, mounts are private, loopback is up,
+    // and the v1 cgroups are joined.
+    bool from_stub = false;
 };
 
 // The fds a spawned process starts with; -1 where there is none.
@@ -86,6 +104,24 @@ struct SpawnReply {
 
 inline constexpr char kExecMarker = 'E';
 
+// The init's clock (CLOCK_MONOTONIC, the supervisor's steady_clock, in ns)
+// at each step of its setup. Written with the exec marker, as one record:
+// kStepsMarker, InitSteps, kExecMarker. For the start breakdown of bench/
+// and the debug log: a few clock reads per start.
+struct InitSteps {
+    std::int64_t received = 0;     // the helper (or pool stub) has the request
+    std::int64_t cloned = 0;       // clone3 called
+    std::int64_t started = 0;      // the child's first step
+    std::int64_t joined = 0;       // stdio set, v1 cgroups joined
+    std::int64_t rootfs = 0;       // the root mounted (bind or overlay)
+    std::int64_t filesystems = 0;  // /proc, /dev, /sys mounted
+    std::int64_t hardened = 0;     // masked and read-only paths done
+    std::int64_t pivoted = 0;      // pivot_root, hostname, loopback
+    std::int64_t user = 0;         // user resolved, privileges dropped, working directory
+    std::int64_t exec = 0;         // about to execve
+};
+inline constexpr char kStepsMarker = 'T';
+
 // Fixed-size so that one write(2) below PIPE_BUF delivers it whole.
 struct SetupFailure {
     std::int32_t sys_errno = 0;  // 0: not a system-call failure
@@ -95,6 +131,14 @@ static_assert(sizeof(SetupFailure) <= 4096);
 
 // The message as shown to users: `exec "/bin/nope": No such file or directory`.
 std::string describe(const SetupFailure& failure);
+
+// Everything the setup-error pipe can hold before EOF.
+inline constexpr std::size_t kMaxSetupStory = 1 + sizeof(InitSteps) + 1 + sizeof(SetupFailure);
+inline constexpr const char* kDiedDuringSetup = "the container's init died during setup";
+// What the setup-error pipe said, read to EOF: "" when the command was
+// exec'd, the failure described, or kDiedDuringSetup when it ended without
+// a word. The init's steps go to `steps` when given and present.
+std::string setup_story(std::string_view bytes, InitSteps* steps = nullptr);
 
 std::string encode(const SpawnRequest& request);
 SpawnRequest decode_spawn_request(std::string_view bytes);

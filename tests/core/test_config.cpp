@@ -1046,6 +1046,18 @@ TEST_CASE("best_effort_limits", "[config]") {
     CHECK_FAILS(R"({"best_effort_limits": 1})", "/best_effort_limits", "expected a boolean");
 }
 
+TEST_CASE("pool: size of the start pool, 2 unless given, 0 disables it", "[config]") {
+    const std::string body = R"("containers": {"w": {"image": "busybox", "command": "x"}})";
+    CHECK(parse("{" + body + "}").pool_size == 2);
+    CHECK(parse(R"({"pool": {"size": 0}, )" + body + "}").pool_size == 0);
+    CHECK(parse(R"({"pool": {"size": 8}, )" + body + "}").pool_size == 8);
+    CHECK(parse(R"({"pool": {}, )" + body + "}").pool_size == 2);
+    CHECK_FAILS(R"({"pool": 4})", "/pool", R"(expected an object such as {"size": 2})");
+    for (const char* size : {"65", "-1", "\"2\"", "1.5"})
+        CHECK_FAILS(std::string(R"({"pool": {"size": )") + size + "}}", "/pool/size", "must be a whole number from 0 to 64");
+    CHECK_FAILS(R"({"pool": {"sise": 2}})", "/pool/sise", R"(unknown field "sise"; allowed: "size")");
+}
+
 TEST_CASE("limit errors come before a missing command", "[config]") {
     // Field errors are found in document order, before relations between fields.
     CHECK(failure_of(with_web(R"("image": "busybox", "cpus": 0)")).pointer == "/containers/web/cpus");

@@ -106,12 +106,8 @@ std::string read_all(int fd) {
 std::string setup_story(UniqueFd& fd) {
     std::string bytes = read_all(fd.get());
     fd.reset();
-    if (bytes.size() == 1 && bytes[0] == lifecycle::kExecMarker) return "";
-    std::size_t offset = bytes.size() == 1 + sizeof(lifecycle::SetupFailure) ? 1 : 0;
-    if (bytes.size() - offset != sizeof(lifecycle::SetupFailure)) return "<died during setup>";
-    lifecycle::SetupFailure failure;
-    std::memcpy(&failure, bytes.data() + offset, sizeof failure);
-    return describe(failure);
+    std::string story = lifecycle::setup_story(bytes);
+    return story == lifecycle::kDiedDuringSetup ? "<died during setup>" : story;
 }
 
 // Never blocks for good: a container's init, for one, cannot be reaped

@@ -171,8 +171,8 @@ TEST_CASE("/proc and /sys are hardened: kcore masked, /proc/sys and /sys read-on
         script += "if [ -e " + f + " ]; then echo \"file " + f + "=$(stat -c %t:%T " + f + ") $(cat " + f +
                   " | wc -c)\"; else echo \"file " + f + "=absent\"; fi;";
     for (const auto& d : masked_dirs)
-        script += "if [ -e " + d + " ]; then echo \"dir " + d + "=$(ls -A " + d + " | wc -l)\"; else echo \"dir " +
-                  d + "=absent\"; fi;";
+        script += "if [ -e " + d + " ]; then echo \"dir " + d + "=$(ls -A " + d + " | wc -l)\"; echo \"dirw " + d +
+                  "=$(touch " + d + "/rusty-probe 2>&1)\"; else echo \"dir " + d + "=absent\"; fi;";
     Json containers;
     containers["hard"] = sh(script);
     run_fleet(fleet_json("hard", containers), root.path(), rec);
@@ -185,8 +185,12 @@ TEST_CASE("/proc and /sys are hardened: kcore masked, /proc/sys and /sys read-on
     }
     for (const auto& d : masked_dirs) {
         INFO(d);
-        if (fs::exists(d)) CHECK(rec.value("hard", "dir " + d) == "0");  // an empty tmpfs over it
-        else CHECK(rec.value("hard", "dir " + d) == "absent");
+        if (fs::exists(d)) {
+            CHECK(rec.value("hard", "dir " + d) == "0");  // an empty tmpfs over it, the same for all
+            CHECK_THAT(rec.value("hard", "dirw " + d), Catch::Contains("Read-only file system"));
+        } else {
+            CHECK(rec.value("hard", "dir " + d) == "absent");
+        }
     }
     CHECK_THAT(rec.value("hard", "procsys_err"), Catch::Contains("Read-only file system"));
     CHECK(rec.value("hard", "procsys_hostname") == "hard");
