@@ -72,7 +72,20 @@ void StubPool::plan(const FleetSpec& fleet) {
     size_ = fleet.pool_size;
     shapes_ = std::move(shapes);
     v1_ = std::move(v1);
-    refill_when_quiet();  // the fleet's first starts come first
+    // The fleet's first starts come first; a fleet that is over by then
+    // (a one-shot run) makes no stub at all.
+    refill_when_quiet();
+}
+
+void StubPool::refill_after_start() {
+    if (closed_ || size_ == 0) return;
+    if (v1_.empty()) {
+        // Stubs without v1 cgroups to join hold no lock: replaced at once,
+        // so that a restart loop finds one each time.
+        top_up();
+        return;
+    }
+    refill_when_quiet();
 }
 
 void StubPool::refill_when_quiet() {
@@ -94,6 +107,7 @@ reactor::Task<void> StubPool::wait_quiet() {
 
 void StubPool::close(std::function<void()> then) {
     closed_ = true;
+    quiet_timer_.cancel();  // a refill wait would hold the reactor open until it expires
     const std::vector<StubPtr> stubs = stubs_;  // let_go() may erase
     for (const StubPtr& stub : stubs) let_go(*stub);
     if (asking_ == 0) {
@@ -224,22 +238,27 @@ void StubPool::let_go(Stub& stub) noexcept {
     }
 }
 
-StubPool::StubPtr StubPool::claim(const ContainerSpec& spec) {
+StubPool::StubPtr StubPool::claim(const ContainerSpec& spec, bool restart) {
     if (closed_ || size_ == 0) return nullptr;
-    refill_when_quiet();
     // The stub stays in the container's pids cgroup until it has exited,
     // a moment after the init's birth: a limit of 1 would refuse the birth.
     if (spec.resources.pids && *spec.resources.pids < 2) return nullptr;
     const Shape shape{spec.network, spec.pid};
     const std::set<std::string> needs = cgroups_ ? cgroups_->v1_joins(spec) : std::set<std::string>{};
+    StubPtr found;
     for (const StubPtr& stub : stubs_) {
         if (stub->state != Stub::State::Ready || stub->shape != shape) continue;
         if (!std::includes(stub->v1.begin(), stub->v1.end(), needs.begin(), needs.end())) continue;
-        stub->state = Stub::State::Claimed;
+        found = stub;
+        found->state = Stub::State::Claimed;
         ++claimed_;
-        return stub;
+        break;
     }
-    return nullptr;
+    // A first start does not refill at once: a fleet's opening burst (or a
+    // one-shot run, over before the pool would be used) pays for no stub.
+    if (found || restart) refill_after_start();  // may grow stubs_
+    else refill_when_quiet();
+    return found;
 }
 
 reactor::Task<SpawnedInit> StubPool::start(Stub& stub, SpawnRequest request, StdioFds stdio, int cgroup_fd) {
