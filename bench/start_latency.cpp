@@ -64,9 +64,10 @@ struct Phases {
         }
         from_stub += steps.from_stub;
     }
+    // [[name, p50 ms], …] in the order of the run.
     nlohmann::json medians() const {
-        nlohmann::json j = nlohmann::json::object();
-        for (const std::string& name : order) j[name] = bench::summarize(values.at(name)).p50;
+        nlohmann::json j = nlohmann::json::array();
+        for (const std::string& name : order) j.push_back({name, bench::summarize(values.at(name)).p50});
         return j;
     }
 };
@@ -276,6 +277,7 @@ int run(const Config& cfg) {
     config["limits"] = cfg.limits ? nlohmann::json{{"memory", kMemoryLimit}, {"pids", kPidsLimit}}
                                   : nlohmann::json(nullptr);
     config["pool"] = cfg.pool;
+    config["read_only"] = cfg.read_only;
     config["runs_from_pool_stubs"] = phases.from_stub;
     config["phases_p50_ms"] = phases.medians();
     bench::publish("rusty-bench-start", title, cfg.common, config, samples);
