@@ -406,7 +406,7 @@ reactor::Task<void> ContainerActor::run_once() {
             plan.notify_dir = paths_.notify_dir;
             request.spec.env.push_back(std::string("NOTIFY_SOCKET=") + kNotifySocketInContainer);
         }
-        StubPool::StubPtr stub = pool_ ? pool_->claim(spec_, started_once_) : nullptr;
+        StubPool::StubPtr stub = pool_ ? pool_->claim(spec_) : nullptr;
         make_cgroup(stub);
         if (cgroup_ && !stub) request.cgroup_join = cgroup_->join_files();
         steps_.cgroup = std::chrono::steady_clock::now();

@@ -77,17 +77,6 @@ void StubPool::plan(const FleetSpec& fleet) {
     refill_when_quiet();
 }
 
-void StubPool::refill_after_start() {
-    if (closed_ || size_ == 0) return;
-    if (v1_.empty()) {
-        // Stubs without v1 cgroups to join hold no lock: replaced at once,
-        // so that a restart loop finds one each time.
-        top_up();
-        return;
-    }
-    refill_when_quiet();
-}
-
 void StubPool::refill_when_quiet() {
     if (closed_ || size_ == 0) return;
     quiet_from_ = std::chrono::steady_clock::now() + kQuiet;
@@ -238,7 +227,7 @@ void StubPool::let_go(Stub& stub) noexcept {
     }
 }
 
-StubPool::StubPtr StubPool::claim(const ContainerSpec& spec, bool restart) {
+StubPool::StubPtr StubPool::claim(const ContainerSpec& spec) {
     if (closed_ || size_ == 0) return nullptr;
     // The stub stays in the container's pids cgroup until it has exited,
     // a moment after the init's birth: a limit of 1 would refuse the birth.
@@ -254,10 +243,7 @@ StubPool::StubPtr StubPool::claim(const ContainerSpec& spec, bool restart) {
         ++claimed_;
         break;
     }
-    // A first start does not refill at once: a fleet's opening burst (or a
-    // one-shot run, over before the pool would be used) pays for no stub.
-    if (found || restart) refill_after_start();  // may grow stubs_
-    else refill_when_quiet();
+    refill_when_quiet();
     return found;
 }
 

@@ -88,9 +88,9 @@ public:
     void close(std::function<void()> then = {});
 
     // A ready stub fit for `spec`, or null: the caller then starts the
-    // container the usual way. Called for every start (`restart`: not the
-    // container's first), which puts off a refill that must wait for quiet.
-    StubPtr claim(const ContainerSpec& spec, bool restart = false);
+    // container the usual way. Called for every start, which puts off the
+    // refill (kQuiet).
+    StubPtr claim(const ContainerSpec& spec);
     // Starts the container of `request` from a claimed stub: its init is born
     // in the v2 cgroup `cgroup_fd` (-1: none) and inherits the stub's v1
     // cgroups. As HelperClient::spawn, with the same reply. Throws when the
@@ -106,20 +106,19 @@ public:
     std::uint64_t claimed() const { return claimed_; }
     std::uint64_t made() const { return made_; }
 
-    // How long the fleet must have started nothing before the pool refills,
-    // when its stubs join v1 cgroups. Such a join waits for an RCU grace
-    // period with the kernel's fork lock held for writing: every fork on the
-    // host, a container's start included, stalls behind it. So those stubs
-    // are made between bursts of starts, never during one. Stubs without v1
-    // cgroups are replaced at once.
+    // How long the fleet must have started nothing before the pool refills.
+    // A stub joining v1 cgroups waits for an RCU grace period with the
+    // kernel's fork lock held for writing: every fork on the host, a
+    // container's start included, stalls behind it. And any stub costs a
+    // clone with new namespaces: made during a restart loop, it took more
+    // from the next restart (2.6 -> 3.9 ms exit to exec) than a stub gives
+    // back. So stubs are made between bursts of starts, never during one.
     static constexpr std::chrono::milliseconds kQuiet{20};
 
 private:
     reactor::Task<void> make_one(StubPtr stub);
     // top_up() once no start has come for kQuiet.
     void refill_when_quiet();
-    // After a claim: top_up() at once if stubs join no v1 cgroup, else when quiet.
-    void refill_after_start();
     reactor::Task<void> wait_quiet();
     reactor::Task<void> watch(StubPtr stub);
     void top_up();
