@@ -17,6 +17,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -188,6 +189,27 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+// Every cgroup hierarchy's mount point in this mount namespace (v1 and v2),
+// from /proc/self/mountinfo.
+inline std::vector<std::filesystem::path> cgroup_mounts() {
+    std::vector<std::filesystem::path> mounts;
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        const auto dash = line.find(" - ");
+        if (dash == std::string::npos) continue;
+        std::istringstream after(line.substr(dash + 3));
+        std::string fstype;
+        after >> fstype;
+        if (fstype != "cgroup" && fstype != "cgroup2") continue;
+        std::istringstream before(line.substr(0, dash));
+        std::string id, parent, dev, root, mount_point;
+        before >> id >> parent >> dev >> root >> mount_point;
+        if (root == "/") mounts.emplace_back(mount_point);  // a hierarchy's root, not a bind of a subtree
+    }
+    return mounts;
+}
 
 // Prints the table and, when asked, writes every sample as JSON.
 inline void publish(const std::string& benchmark, const std::string& title, const CommonOptions& options,

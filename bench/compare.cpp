@@ -471,25 +471,6 @@ CgroupMode detect_cgroup_mode() {
     return CgroupMode::V1;
 }
 
-// Every cgroup hierarchy's mount point in this mount namespace (v1 and v2).
-std::vector<fs::path> cgroup_mounts() {
-    std::vector<fs::path> mounts;
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        const auto dash = line.find(" - ");
-        if (dash == std::string::npos) continue;
-        std::istringstream after(line.substr(dash + 3));
-        std::string fstype;
-        after >> fstype;
-        if (fstype != "cgroup" && fstype != "cgroup2") continue;
-        std::istringstream before(line.substr(0, dash));
-        std::string id, parent, dev, root, mount_point;
-        before >> id >> parent >> dev >> root >> mount_point;
-        if (root == "/") mounts.emplace_back(mount_point);
-    }
-    return mounts;
-}
 
 // The subtree /rusty-bench-<pid> of every hierarchy: whatever this bench,
 // crun, runc and rusty make below it. Removed deepest first at the end; a
@@ -517,7 +498,7 @@ public:
     int kill_below(const std::string& prefix) const {
         std::set<pid_t> killed;
         std::error_code ec;
-        for (const fs::path& mount : cgroup_mounts())
+        for (const fs::path& mount : bench::cgroup_mounts())
             for (const auto& entry : fs::directory_iterator(mount / top_, ec))
                 if (entry.is_directory(ec) && entry.path().filename().string().rfind(prefix, 0) == 0)
                     kill_in(entry.path(), killed);
@@ -527,7 +508,7 @@ public:
     // Removes the tree; returns what is left (and kills what is still inside).
     std::vector<std::string> remove() {
         std::vector<std::string> left;
-        for (const fs::path& mount : cgroup_mounts()) {
+        for (const fs::path& mount : bench::cgroup_mounts()) {
             const fs::path dir = mount / top_;
             std::error_code ec;
             if (!fs::exists(dir, ec)) continue;

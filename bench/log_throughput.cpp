@@ -363,25 +363,6 @@ private:
 
 // --------------------------------------------------------------- cgroups
 
-// The mount points of every cgroup hierarchy (v1 and v2).
-std::vector<fs::path> cgroup_mounts() {
-    std::vector<fs::path> mounts;
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        const auto dash = line.find(" - ");
-        if (dash == std::string::npos) continue;
-        std::istringstream after(line.substr(dash + 3));
-        std::string fstype;
-        after >> fstype;
-        if (fstype != "cgroup" && fstype != "cgroup2") continue;
-        std::istringstream before(line.substr(0, dash));
-        std::string id, parent, dev, root, mount_point;
-        before >> id >> parent >> dev >> root >> mount_point;
-        if (root == "/") mounts.emplace_back(mount_point);
-    }
-    return mounts;
-}
 
 // Removes a cgroup directory and the ones below it, deepest first; rmdir
 // only succeeds on an empty cgroup, so nothing running is touched.
@@ -406,7 +387,7 @@ public:
     // Returns what is left afterwards.
     std::vector<fs::path> remove() {
         std::vector<fs::path> left;
-        for (const fs::path& mount : cgroup_mounts()) {
+        for (const fs::path& mount : bench::cgroup_mounts()) {
             const fs::path dir = mount / top_;
             std::error_code ec;
             if (!fs::exists(dir, ec)) continue;
