@@ -175,7 +175,10 @@ reactor::Task<void> StubPool::make_one(StubPtr stub) {
         stub->state = Stub::State::Ready;
         spdlog::debug("start pool: stub {} ready ({} made, {} claimed)", stub->pid, made_, claimed_);
     } catch (const std::exception& e) {
-        if (!closed_ && stub->state != Stub::State::Gone && broken_.insert(stub->shape).second)
+        // A stub let go on purpose ends without an exception (above): this
+        // one failed, and so would the next of its kind. Without marking the
+        // shape, each quiet moment would make another.
+        if (!closed_ && broken_.insert(stub->shape).second)
             spdlog::warn("start pool: a stub could not be prepared ({}); such containers start without the pool",
                          e.what());
         let_go(*stub);
@@ -198,7 +201,9 @@ reactor::Task<void> StubPool::watch(StubPtr stub) {
         }
         stub->reaped = true;
     }
-    const bool unexpected = stub->state == Stub::State::Ready || stub->state == Stub::State::Preparing;
+    // A ready one killed from outside is replaced; one that died preparing
+    // is make_one()'s to judge.
+    const bool unexpected = stub->state == Stub::State::Ready;
     stub->state = Stub::State::Gone;
     // Its slot, unless a claim took it (adopt() empties it).
     for (int attempt = 0; !stub->slot.v1_dirs.empty(); ++attempt) {
@@ -266,7 +271,14 @@ reactor::Task<SpawnedInit> StubPool::start(Stub& stub, SpawnRequest request, Std
     if (msg.size == 0) throw Error("the pool stub ended before starting the container");
     const SpawnReply reply = decode_reply(std::span(buffer).first(msg.size));
     if (reply.error != 0) throw sys_error(reply.what, reply.error);
-    if (msg.fds.size() != 2) throw Error("pool stub reply without pidfd and setup-error fd");
+    if (msg.fds.size() != 2) {
+        // An init we could not follow must not live on unreaped.
+        if (!msg.fds.empty() && sys::raw_pidfd_send_signal(msg.fds[0].get(), SIGKILL) == 0) {
+            sys::ExitStatus status;
+            sys::wait_pidfd(msg.fds[0].get(), status, false);
+        }
+        throw Error("pool stub reply without pidfd and setup-error fd");
+    }
     SpawnedInit init;
     init.pid = reply.pid;
     init.pidfd = std::move(msg.fds[0]);
