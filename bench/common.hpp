@@ -211,6 +211,30 @@ inline std::vector<std::filesystem::path> cgroup_mounts() {
     return mounts;
 }
 
+// Removes a cgroup directory and the ones below it, deepest first; rmdir
+// only succeeds on an empty cgroup, so nothing running is touched.
+inline void remove_cgroup_tree(const std::filesystem::path& dir) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+        if (entry.is_directory(ec) && !entry.is_symlink(ec)) remove_cgroup_tree(entry.path());
+    ::rmdir(dir.c_str());
+}
+
+// `name` looked up in PATH (as given if it holds a '/'); empty if it is not
+// there or not executable.
+inline std::filesystem::path find_program(const std::string& name) {
+    if (name.find('/') != std::string::npos)
+        return ::access(name.c_str(), X_OK) == 0 ? std::filesystem::path(name) : std::filesystem::path();
+    const char* path = std::getenv("PATH");
+    std::istringstream dirs(path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    std::string dir;
+    while (std::getline(dirs, dir, ':')) {
+        std::filesystem::path candidate = std::filesystem::path(dir.empty() ? "." : dir) / name;
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    return {};
+}
+
 // Prints the table and, when asked, writes every sample as JSON.
 inline void publish(const std::string& benchmark, const std::string& title, const CommonOptions& options,
                     nlohmann::json config, const std::vector<Sample>& samples, const std::vector<Series>& extra = {}) {

@@ -288,18 +288,6 @@ std::string utc_now() {
     return buf;
 }
 
-// `name` looked up in PATH; empty if it is not there.
-fs::path find_program(const std::string& name) {
-    if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? fs::path(name) : fs::path();
-    const char* path = std::getenv("PATH");
-    std::istringstream dirs(path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    std::string dir;
-    while (std::getline(dirs, dir, ':')) {
-        fs::path candidate = fs::path(dir.empty() ? "." : dir) / name;
-        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    }
-    return {};
-}
 
 // "10.50 s"
 std::string seconds_text(Clock::duration d) {
@@ -513,7 +501,7 @@ public:
             std::error_code ec;
             if (!fs::exists(dir, ec)) continue;
             for (int attempt = 0; attempt < 200 && fs::exists(dir, ec); ++attempt) {
-                remove_dir(dir);
+                bench::remove_cgroup_tree(dir);
                 if (!fs::exists(dir, ec)) break;
                 if (attempt % 20 == 19) {
                     std::set<pid_t> killed;
@@ -527,12 +515,6 @@ public:
     }
 
 private:
-    static void remove_dir(const fs::path& dir) {
-        std::error_code ec;
-        for (const auto& entry : fs::directory_iterator(dir, ec))
-            if (entry.is_directory(ec) && !entry.is_symlink(ec)) remove_dir(entry.path());
-        ::rmdir(dir.c_str());
-    }
 
     static void kill_in(const fs::path& dir, std::set<pid_t>& killed) {
         std::error_code ec;
@@ -1808,7 +1790,7 @@ std::string render_markdown(const Report& r, const Options& o, const std::vector
 // panel per scenario and network. Returns an error text, empty on success.
 std::string render_plot(const Report& r, const std::vector<std::string>& order, const fs::path& svg,
                         const fs::path& work, int null_fd) {
-    const fs::path gnuplot = find_program("gnuplot");
+    const fs::path gnuplot = bench::find_program("gnuplot");
     if (gnuplot.empty()) return "gnuplot is not in PATH (apt-get install gnuplot-nox): no plot";
     const fs::path data = work / "plot.dat", script = work / "plot.gp";
     const std::map<std::string, std::string> colors = {{"floor", "#7f7f7f"},
@@ -1894,7 +1876,7 @@ fs::path find_supervisor(const Options& o) {
     if (!ec && ::access(beside.c_str(), X_OK) == 0) return beside;
     if (std::string(RUSTY_SUPERVISOR_BIN).size() && ::access(RUSTY_SUPERVISOR_BIN, X_OK) == 0)
         return RUSTY_SUPERVISOR_BIN;
-    return find_program("rusty-supervisor");
+    return bench::find_program("rusty-supervisor");
 }
 
 json describe_machine(const std::string& cmdline, CgroupMode mode) {
@@ -1927,8 +1909,8 @@ struct Peers {
 Peers find_peers(Context& ctx, CgroupMode mode, Report& report) {
     const Options& o = ctx.options;
     Peers p;
-    p.crun = o.has_runtime("crun") ? find_program("crun") : fs::path();
-    p.runc = o.has_runtime("runc") ? find_program("runc") : fs::path();
+    p.crun = o.has_runtime("crun") ? bench::find_program("crun") : fs::path();
+    p.runc = o.has_runtime("runc") ? bench::find_program("runc") : fs::path();
     if (o.has_runtime("crun") && p.crun.empty()) p.crun_problem = "crun is not in PATH (apt-get install crun)";
     if (!p.crun.empty() && mode == CgroupMode::Hybrid) {
         try {

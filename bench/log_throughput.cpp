@@ -364,15 +364,6 @@ private:
 // --------------------------------------------------------------- cgroups
 
 
-// Removes a cgroup directory and the ones below it, deepest first; rmdir
-// only succeeds on an empty cgroup, so nothing running is touched.
-void remove_cgroup_dir(const fs::path& dir) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec))
-        if (entry.is_directory(ec) && !entry.is_symlink(ec)) remove_cgroup_dir(entry.path());
-    ::rmdir(dir.c_str());
-}
-
 // Owns the cgroup subtree /<top> of this bench in every hierarchy (rusty's
 // fleets and runc's containers live below it): removed at the end.
 class CgroupTree {
@@ -391,7 +382,7 @@ public:
             const fs::path dir = mount / top_;
             std::error_code ec;
             if (!fs::exists(dir, ec)) continue;
-            remove_cgroup_dir(dir);
+            bench::remove_cgroup_tree(dir);
             if (fs::exists(dir, ec)) left.push_back(dir);
         }
         return left;
@@ -403,17 +394,6 @@ private:
 
 // -------------------------------------------------------------- processes
 
-// `name` looked up in PATH; empty if it is not there.
-fs::path find_program(const std::string& name) {
-    const char* path = std::getenv("PATH");
-    std::istringstream dirs(path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    std::string dir;
-    while (std::getline(dirs, dir, ':')) {
-        fs::path candidate = fs::path(dir.empty() ? "." : dir) / name;
-        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    }
-    return {};
-}
 
 // Starts argv[0] (an absolute path) with stdin on /dev/null, stdout and
 // stderr on `out` and `err`, `fd3` (if any) as its fd 3, no other fd, and
@@ -683,9 +663,9 @@ struct ConmonTools {
 // Finds conmon and runc and makes the template; throws Error saying why not.
 ConmonTools find_conmon(const fs::path& work) {
     ConmonTools t;
-    t.conmon = find_program("conmon");
+    t.conmon = bench::find_program("conmon");
     if (t.conmon.empty()) throw Error("no conmon in PATH (apt-get install conmon)");
-    t.runc = find_program("runc");
+    t.runc = bench::find_program("runc");
     if (t.runc.empty()) throw Error("no runc in PATH (apt-get install runc)");
     std::string out;
     int status = run_program({t.conmon.string(), "--version"}, out);

@@ -99,7 +99,7 @@ void StubPool::close(std::function<void()> then) {
     quiet_timer_.cancel();  // a refill wait would hold the reactor open until it expires
     const std::vector<StubPtr> stubs = stubs_;  // let_go() may erase
     for (const StubPtr& stub : stubs) let_go(*stub);
-    if (asking_ == 0) {
+    if (!asking()) {
         if (then) then();
     } else {
         after_close_ = std::move(then);
@@ -111,8 +111,13 @@ std::size_t StubPool::ready() const {
         std::count_if(stubs_.begin(), stubs_.end(), [](const StubPtr& s) { return s->state == Stub::State::Ready; }));
 }
 
-void StubPool::answered() {
-    if (--asking_ == 0 && after_close_) std::exchange(after_close_, {})();
+bool StubPool::asking() const {
+    return std::any_of(stubs_.begin(), stubs_.end(), [](const StubPtr& s) { return s->asking; });
+}
+
+void StubPool::answered(Stub& stub) {
+    stub.asking = false;
+    if (!asking() && after_close_) std::exchange(after_close_, {})();
 }
 
 void StubPool::top_up() {
@@ -147,17 +152,14 @@ reactor::Task<void> StubPool::make_one(StubPtr stub) {
         request.spec.pid = stub->shape.pid;
         request.cgroup_join = stub->slot.join_files();
         SpawnedInit init;
-        ++asking_;
         stub->asking = true;
         try {
             init = co_await helper_.make_stub(std::move(request), theirs.get());
         } catch (...) {
-            stub->asking = false;
-            answered();
+            answered(*stub);
             throw;
         }
-        stub->asking = false;
-        answered();
+        answered(*stub);
         theirs.reset();
         stub->pid = init.pid;
         stub->watch = std::make_unique<reactor::PidfdWatch>(ex_, std::move(init.pidfd));

@@ -123,8 +123,11 @@ private:
     reactor::Task<void> watch(StubPtr stub);
     void top_up();
     void let_go(Stub& stub) noexcept;
-    // A make_stub() request has its answer: runs close()'s `then` after the last.
-    void answered();
+    // Whether a make_stub() request is at the helper (a stub is `asking`
+    // until its answer; no stub leaves stubs_ before that).
+    bool asking() const;
+    // `stub`'s request has its answer: runs close()'s `then` after the last.
+    void answered(Stub& stub);
 
     boost::asio::any_io_executor ex_;
     HelperClient& helper_;
@@ -135,7 +138,6 @@ private:
     std::vector<StubPtr> stubs_;         // every stub not yet reaped
     std::set<Shape> broken_;             // a stub of this shape failed: no more are made
     bool closed_ = false;
-    unsigned asking_ = 0;              // make_stub() requests in flight
     std::function<void()> after_close_;
     boost::asio::steady_timer quiet_timer_;
     std::chrono::steady_clock::time_point quiet_from_{};
