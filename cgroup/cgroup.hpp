@@ -89,6 +89,7 @@ public:
 
 private:
     friend class FleetCgroups;
+    friend struct PathCgroups;
     ContainerCgroup() = default;
     std::optional<std::filesystem::path> v1_dir(std::string_view controller) const;
     std::vector<pid_t> pids() const;

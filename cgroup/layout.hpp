@@ -24,8 +24,9 @@ enum class Mode { V2, V1, Hybrid, None };
 std::string_view to_string(Mode mode);
 
 // The controllers rusty uses. "cpu" covers cpu.max/cpu.weight on v2 and
-// cpu.cfs_*/cpu.shares on v1; "cpuacct" exists only on v1.
-inline constexpr std::string_view kControllers[] = {"memory", "pids", "cpu", "cpuset", "cpuacct", "freezer"};
+// cpu.cfs_*/cpu.shares on v1; "cpuacct" exists only on v1; "devices" (v1
+// only: v2 uses an eBPF program) holds rusty-runtime's device allow-list.
+inline constexpr std::string_view kControllers[] = {"memory", "pids", "cpu", "cpuset", "cpuacct", "freezer", "devices"};
 
 enum class Version { None, V1, V2 };
 

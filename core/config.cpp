@@ -22,6 +22,7 @@
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/oci_spec.hpp"
 #include "core/strings.hpp"
 #include "core/suggest.hpp"
 #include "core/units.hpp"
@@ -39,14 +40,14 @@ constexpr std::size_t max_name_length = 63;
 
 constexpr std::array<std::string_view, 7> top_level_fields = {
     "name", "containers", "services", "$schema", "cgroup_parent", "best_effort_limits", "pool"};
-constexpr std::array<std::string_view, 31> container_fields = {
+constexpr std::array<std::string_view, 35> container_fields = {
     "image",     "rootfs",        "command",         "entrypoint", "environment",
     "working_dir", "user",        "hostname",        "network",    "network_mode",
     "read_only", "pid",           "mem_limit",       "memswap_limit", "mem_reservation",
     "cpus",      "cpu_shares",    "cpuset",          "pids_limit", "restart",
     "restart_backoff", "stop_signal", "stop_grace_period", "depends_on", "replicas",
     "healthcheck", "on_unhealthy", "ready",      "tty",        "stdin_open",
-    "logging"};
+    "logging",   "cap_add",       "cap_drop",        "privileged", "security_opt"};
 
 // Names people reach for from other tools, too far from ours for the edit
 // distance to catch.
@@ -54,7 +55,7 @@ struct Synonym {
     std::string_view written;
     std::string_view meant;
 };
-constexpr std::array<Synonym, 16> container_field_synonyms = {{
+constexpr std::array<Synonym, 19> container_field_synonyms = {{
     {"log", "logging"},
     {"log_driver", "logging"},
     {"interactive", "stdin_open"},
@@ -71,6 +72,9 @@ constexpr std::array<Synonym, 16> container_field_synonyms = {{
     {"cwd", "working_dir"},
     {"net", "network"},
     {"readonly", "read_only"},
+    {"seccomp", "security_opt"},
+    {"no_new_privileges", "security_opt"},
+    {"capabilities", "cap_add"},
 }};
 
 [[noreturn]] void fail(std::string pointer, std::string problem) {
@@ -544,6 +548,148 @@ PidMode parse_pid(const Json& value, const std::string& pointer) {
     fail(pointer, "unknown pid mode " + json_quoted(pid) + "; allowed values: \"private\", \"host\"");
 }
 
+// ---- Security ----------------------------------------------------------------
+
+// Capability names as Docker takes them: with or without "CAP_", any case;
+// "ALL" for every one. Bit n = capability n; kAllCapabilities for ALL.
+std::uint64_t parse_capabilities(const Json& value, const std::string& pointer) {
+    if (!value.is_array()) fail(pointer, "expected an array of capability names such as [\"NET_ADMIN\"]");
+    std::uint64_t mask = 0;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const std::string item_pointer = child_pointer(pointer, i);
+        const std::string& text = expect_string(value[i], item_pointer);
+        std::string name = text;
+        for (char& c : name) c = static_cast<char>(is_ascii_lower(c) ? c - 'a' + 'A' : c);
+        if (name == "ALL") {
+            mask = kAllCapabilities;
+            continue;
+        }
+        if (!name.starts_with("CAP_")) name.insert(0, "CAP_");
+        if (const std::optional<int> number = oci::capability_number(name); number && *number >= 0 && *number < 64) {
+            mask |= std::uint64_t{1} << *number;
+            continue;
+        }
+        // The known names, without their prefix, for a suggestion.
+        static const std::vector<std::string> known = [] {
+            std::vector<std::string> names;
+            for (int n = 0; n < 64; ++n) {
+                try {
+                    std::string known_name = oci::capability_name(n);
+                    if (oci::capability_number(known_name) == n && known_name.starts_with("CAP_"))
+                        names.push_back(known_name.substr(4));
+                } catch (...) {
+                }
+            }
+            return names;
+        }();
+        const std::vector<std::string_view> candidates(known.begin(), known.end());
+        std::string problem = "unknown capability " + json_quoted(text);
+        if (auto near = closest_match(std::string_view(name).substr(4), candidates))
+            problem += "; did you mean " + json_quoted(*near) + "?";
+        fail(item_pointer, problem);
+    }
+    return mask;
+}
+
+// The field of a SpecError as the profile's own ("syscalls[2].action").
+std::string profile_field(const oci::SpecError& error) {
+    std::string field = error.field();
+    if (field == "seccomp") return "";
+    if (field.starts_with("seccomp.")) field.erase(0, 8);
+    return field;
+}
+
+// security_opt "seccomp=<file>": read and checked now, so that a mistake
+// shows before anything starts. Returns the file's absolute path.
+std::string check_seccomp_profile(const std::string& text, const std::string& pointer, const fs::path& base_dir) {
+    fs::path path = base_dir / text;  // an absolute `text` replaces base_dir
+    std::error_code ignored;
+    if (fs::path absolute = fs::absolute(path, ignored); !absolute.empty()) path = absolute;
+    path = path.lexically_normal();
+    const std::string shown = json_quoted(path.string());
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) fail(pointer, shown + ": " + errno_text(errno));
+    struct stat info;
+    if (::fstat(fd.get(), &info) < 0) fail(pointer, shown + ": " + errno_text(errno));
+    if (!S_ISREG(info.st_mode) || info.st_size > (1 << 20))
+        fail(pointer, shown + ": not a regular file of at most 1 MiB");
+    std::string content;
+    char buffer[65536];
+    for (;;) {
+        const ssize_t count = ::read(fd.get(), buffer, sizeof buffer);
+        if (count < 0 && errno == EINTR) continue;
+        if (count < 0) fail(pointer, shown + ": " + errno_text(errno));
+        if (count == 0) break;
+        content.append(buffer, static_cast<std::size_t>(count));
+    }
+    nlohmann::json json;
+    try {
+        json = nlohmann::json::parse(content);
+    } catch (const nlohmann::json::parse_error& error) {
+        fail(pointer, shown + ": invalid JSON at " + position_text(content, error.byte) + ": " + nlohmann_reason(error));
+    } catch (const nlohmann::json::exception& error) {
+        fail(pointer, shown + ": invalid JSON: " + nlohmann_reason(error));
+    }
+    oci::Seccomp profile;
+    try {
+        profile = oci::parse_seccomp(json, "");
+    } catch (const oci::SpecError& error) {
+        const std::string field = profile_field(error);
+        fail(pointer, shown + ": " + (field.empty() ? "" : field + ": ") + error.problem());
+    }
+    // What the supervisor cannot do with a valid profile (lifecycle/seccomp.cpp).
+    auto unsupported = [&](const std::string& field, const std::string& what) {
+        fail(pointer, shown + ": " + field + ": " + what + " is not supported");
+    };
+    if (profile.default_action == "SCMP_ACT_NOTIFY") unsupported("defaultAction", "SCMP_ACT_NOTIFY");
+    for (std::size_t i = 0; i < profile.syscalls.size(); ++i)
+        if (profile.syscalls[i].action == "SCMP_ACT_NOTIFY")
+            unsupported("syscalls[" + std::to_string(i) + "].action", "SCMP_ACT_NOTIFY");
+    for (std::size_t i = 0; i < profile.flags.size(); ++i) {
+        const std::string& flag = profile.flags[i];
+        if (flag != "SECCOMP_FILTER_FLAG_TSYNC" && flag != "SECCOMP_FILTER_FLAG_LOG" &&
+            flag != "SECCOMP_FILTER_FLAG_SPEC_ALLOW")
+            unsupported("flags[" + std::to_string(i) + "]", json_quoted(flag));
+    }
+    return path.string();
+}
+
+// Docker's security options: "seccomp=unconfined", "seccomp=<file>",
+// "no-new-privileges[:true|false]"; Docker's legacy "key:value" too.
+void parse_security_opt(ContainerSpec& spec, const Json& value, const std::string& pointer, const fs::path& base_dir) {
+    if (!value.is_array()) fail(pointer, "expected an array of strings such as [\"seccomp=unconfined\"]");
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const std::string item_pointer = child_pointer(pointer, i);
+        const std::string& option = expect_string(value[i], item_pointer);
+        std::size_t split_at = option.find('=');
+        if (split_at == std::string::npos) split_at = option.find(':');
+        const std::string key = option.substr(0, split_at);
+        const std::optional<std::string> argument =
+            split_at == std::string::npos ? std::nullopt : std::optional<std::string>(option.substr(split_at + 1));
+        if (key == "seccomp") {
+            if (!argument || argument->empty())
+                fail(item_pointer, "expected \"seccomp=unconfined\" or \"seccomp=<profile.json>\"");
+            if (*argument == "unconfined") spec.seccomp_profile = kSeccompUnconfined;
+            else if (*argument == "builtin") spec.seccomp_profile.clear();
+            else spec.seccomp_profile = check_seccomp_profile(*argument, item_pointer, base_dir);
+        } else if (key == "no-new-privileges") {
+            if (!argument || *argument == "true") spec.no_new_privileges = true;
+            else if (*argument == "false") spec.no_new_privileges = false;
+            else
+                fail(item_pointer, "invalid value " + json_quoted(*argument) +
+                                       "; expected \"no-new-privileges\", \"no-new-privileges:true\" or "
+                                       "\"no-new-privileges:false\"");
+        } else if (key == "apparmor" || key == "label" || key == "systempaths") {
+            fail(item_pointer, json_quoted(option) + " is not supported (no AppArmor or SELinux here, and /proc and "
+                                                     "/sys paths are always masked)");
+        } else {
+            fail(item_pointer, "unknown security option " + json_quoted(option) +
+                                   "; allowed: \"seccomp=unconfined\", \"seccomp=<profile.json>\", "
+                                   "\"no-new-privileges[:true|false]\"");
+        }
+    }
+}
+
 // ---- Supervision -------------------------------------------------------------
 
 std::chrono::milliseconds parse_duration_field(const Json& value, const std::string& pointer) {
@@ -1004,6 +1150,16 @@ ContainerSpec parse_container(const std::string& name, const Json& value, const 
             spec.stdin_open = expect_bool(field, field_pointer);
         else if (key == "logging")
             spec.logging = parse_logging(field, field_pointer, base_dir);
+        else if (key == "cap_add")
+            spec.cap_add_mask = parse_capabilities(field, field_pointer);
+        else if (key == "cap_drop")
+            spec.cap_drop_mask = parse_capabilities(field, field_pointer);
+        else if (key == "privileged") {
+            if (expect_bool(field, field_pointer))
+                fail(field_pointer, "privileged containers are not supported; grant what the container needs with "
+                                    "\"cap_add\" and \"security_opt\" (e.g. \"seccomp=unconfined\")");
+        } else if (key == "security_opt")
+            parse_security_opt(spec, field, field_pointer, base_dir);
         else if (is_resource_field(key))
             parse_resource(spec.resources, key, field, field_pointer);
         else if (key == "deploy")

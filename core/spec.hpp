@@ -114,6 +114,11 @@ struct Logging {
     bool operator==(const Logging&) const = default;
 };
 
+// ContainerSpec::cap_add_mask / cap_drop_mask for "ALL".
+inline constexpr std::uint64_t kAllCapabilities = ~std::uint64_t{0};
+// ContainerSpec::seccomp_profile for security_opt "seccomp=unconfined".
+inline constexpr const char* kSeccompUnconfined = "unconfined";
+
 struct ContainerSpec {
     std::string name;
 
@@ -161,6 +166,19 @@ struct ContainerSpec {
     // otherwise it is /dev/null.
     bool stdin_open = false;
     Logging logging;
+
+    // Security (cap_add, cap_drop, security_opt; lifecycle/security.hpp
+    // applies them). Capabilities added to and dropped from the default set,
+    // bit n = capability n (linux/capability.h); kAllCapabilities for "ALL".
+    std::uint64_t cap_add_mask = 0;
+    std::uint64_t cap_drop_mask = 0;
+    // "": the built-in profile (Docker's default); kSeccompUnconfined: no
+    // filter; otherwise the absolute path of a profile in OCI linux.seccomp
+    // format, read and checked when fleet.json was.
+    std::string seccomp_profile;
+    // no_new_privs for the container's processes (security_opt
+    // "no-new-privileges:false" turns it off, letting setuid binaries work).
+    bool no_new_privileges = true;
 
     // For reload: a container whose spec is unchanged keeps running.
     bool operator==(const ContainerSpec&) const = default;

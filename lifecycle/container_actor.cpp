@@ -20,6 +20,7 @@
 #include "core/atomic_file.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "lifecycle/security.hpp"
 
 namespace rusty::lifecycle {
 namespace asio = boost::asio;
@@ -389,6 +390,7 @@ reactor::Task<void> ContainerActor::run_once() {
         prepare_rootfs();
         SpawnRequest request;
         request.spec = spec_;
+        request.security = security_for(spec_);
         RootfsPlan& plan = request.rootfs;
         plan.target = paths_.rootfs;
         plan.read_only = spec_.read_only;

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/strings.hpp"
 #include "lifecycle/container_actor.hpp"
+#include "lifecycle/security.hpp"
 
 // Asio allocates coroutine frames with aligned_alloc and frees them with
 // std::free through its own operator delete; GCC 12, inlining only the
@@ -135,6 +136,7 @@ reactor::Task<ContainerActor::CheckResult> ContainerActor::run_health_check(std:
     try {
         SpawnRequest request;
         request.spec = spec_;
+        request.security = security_for(spec_);
         request.exec_argv = check.test;
         if (cgroup_) request.cgroup_join = cgroup_->join_files();
         // Copies owned here: the request may wait for room on the helper's

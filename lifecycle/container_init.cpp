@@ -3,12 +3,17 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -18,7 +23,9 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +35,7 @@
 #include "core/fd.hpp"
 #include "core/strings.hpp"
 #include "core/syscalls.hpp"
+#include "lifecycle/oci_setup.hpp"
 #include "net/loopback.hpp"
 
 namespace rusty::lifecycle {
@@ -35,28 +43,8 @@ namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// Docker's default capability set, less CAP_MKNOD: Docker can grant it
-// because its devices cgroup denies opening new nodes; until our cgroup
-// work adds that allow-list, a container able to mknod could open the host's
-// disks.
-constexpr int kDefaultCapabilities[] = {
-    CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,  CAP_FSETID,           CAP_KILL,
-    CAP_SETGID, CAP_SETUID,       CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_NET_RAW,
-    CAP_SYS_CHROOT, CAP_AUDIT_WRITE, CAP_SETFCAP,
-};
-
 // /etc/passwd and /etc/group larger than this are not believed.
 constexpr std::size_t kMaxDatabase = 4 << 20;
-
-// Kernel interfaces a container has no business reading or writing.
-constexpr const char* kMaskedPaths[] = {
-    "/proc/acpi",       "/proc/asound",      "/proc/kcore",       "/proc/keys",
-    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-    "/proc/scsi",       "/sys/firmware",     "/sys/devices/virtual/powercap",
-};
-constexpr const char* kReadOnlyPaths[] = {
-    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-};
 
 struct DeviceNode {
     const char* name;
@@ -89,13 +77,19 @@ private:
         va_start(ap, fmt);
         std::vsnprintf(failure.what, sizeof failure.what, fmt, ap);
         va_end(ap);
-        [[maybe_unused]] ssize_t n = ::write(error_fd_, &failure, sizeof failure);
+        const ssize_t n = ::write(error_fd_, &failure, sizeof failure);
+        if (n != static_cast<ssize_t>(sizeof failure) || start_gated_) {
+            // After `create` returned no one reads the pipe: tell the
+            // container's stderr, which its manager logs.
+            std::string text = "rusty-runtime: " + describe(failure) + "\n";
+            [[maybe_unused]] ssize_t w = ::write(2, text.data(), text.size());
+        }
         ::_exit(127);
     }
 
     std::string at(const char* rel) const { return target_ + rel; }
 
-    int setup_stdio(const InitFds& fds, int keep_fd = -1);
+    void setup_stdio(const InitFds& fds, std::initializer_list<int*> keep);
     void setup_console();
     void join_cgroups();
     void join_namespaces(int container_pidfd);
@@ -105,11 +99,29 @@ private:
                        const char* data);
     void setup_dev();
     void harden_proc_and_sys();
+    // rusty-runtime's steps (req_.oci): config.json's mounts, devices,
+    // sysctl, hooks, rlimits and the create/start gate.
+    [[noreturn]] void run_oci_steps(const InitFds& fds, ino_t parent_mount_ns);
+    void check_own_mount_namespace(ino_t parent_mount_ns);
+    void setup_oci_rootfs(ino_t parent_mount_ns);
+    void mount_oci(const oci::Mount& m);
+    void mount_cgroup_view(const oci::Mount& m);
+    void make_oci_devices(bool dev_is_tmpfs);
+    void write_sysctls();
+    void run_create_hooks();
+    void enter_oci_root();
+    void apply_process_limits();
+    void wait_for_start();
+    std::string find_executable(const std::string& cmd);
+    enum class Create { No, Directory, File };
+    int resolve_in_root(const std::string& path, Create create);
+    static std::string fd_path(int fd);
     void remount_read_only(const std::string& path);
     void enter_root();
     void resolve_user();
     std::vector<std::vector<std::string>> read_colon_file(const char* path);
     void drop_privileges();
+    void load_seccomp();
     void build_env();
     [[noreturn]] void become_user_and_exec(const std::vector<std::string>& argv, bool create_working_dir);
     [[noreturn]] void exec(const std::vector<std::string>& argv);
@@ -128,33 +140,42 @@ private:
     std::vector<gid_t> groups_;
     std::string home_ = "/";
     std::vector<std::string> env_;
+    mode_t umask_ = 022;
+    // rusty-runtime: the fds of OciSetup after setup_stdio, and the state
+    // JSON its startContainer hooks get.
+    int exec_fifo_fd_ = -1;
+    int hook_fd_ = -1;
+    std::string state_json_;
+    std::string exec_path_;  // the command, already looked up in PATH
+    bool start_gated_ = false;  // 'R' said: the runtime may be gone, its pipe with it
 };
 
-// Returns where `keep_fd` (an fd still needed during setup, or -1) went:
-// fd 4, O_CLOEXEC.
-int Init::setup_stdio(const InitFds& fds, int keep_fd) {
-    // Out of the way of the dup2s below, which may land on its number.
-    if (keep_fd >= 0 && (keep_fd = ::fcntl(keep_fd, F_DUPFD_CLOEXEC, 5)) < 0) fail(errno, "fcntl(F_DUPFD_CLOEXEC)");
+// The fds in `keep` (still needed during setup; -1 entries are skipped)
+// move to 4, 5, … in order, O_CLOEXEC, and are updated in place; every
+// other fd above 3 is closed.
+void Init::setup_stdio(const InitFds& fds, std::initializer_list<int*> keep) {
+    // Out of the way of the dup2s below, which may land on their numbers.
+    for (int* fd : keep)
+        if (*fd >= 0 && (*fd = ::fcntl(*fd, F_DUPFD_CLOEXEC, 64)) < 0) fail(errno, "fcntl(F_DUPFD_CLOEXEC)");
     int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0) fail(errno, "open(\"/dev/null\")");
     if (::dup2(fds.stdin_fd >= 0 ? fds.stdin_fd : devnull, 0) < 0 || ::dup2(fds.stdout_fd, 1) < 0 ||
         ::dup2(fds.stderr_fd, 2) < 0)
         fail(errno, "dup2(stdio)");
     // The setup-error pipe becomes fd 3, O_CLOEXEC so that execve closes it;
-    // everything above it goes, so no fd of the helper or the supervisor
-    // reaches the container.
+    // everything above the kept fds goes, so no fd of the helper, the
+    // runtime or the supervisor reaches the container.
     if (error_fd_ != 3) {
         if (::dup3(error_fd_, 3, O_CLOEXEC) < 0) fail(errno, "dup3(setup-error pipe)");
         error_fd_ = 3;
     }
-    unsigned first_closed = 4;
-    if (keep_fd >= 0) {
-        if (::dup3(keep_fd, 4, O_CLOEXEC) < 0) fail(errno, "dup3(fd %d, 4)", keep_fd);
-        keep_fd = 4;
-        first_closed = 5;
+    int next = 4;
+    for (int* fd : keep) {
+        if (*fd < 0) continue;
+        if (::dup3(*fd, next, O_CLOEXEC) < 0) fail(errno, "dup3(fd %d, %d)", *fd, next);
+        *fd = next++;
     }
-    if (sys::raw_close_range(first_closed, ~0U, 0) < 0) fail(errno, "close_range(%u, ~0)", first_closed);
-    return keep_fd;
+    if (sys::raw_close_range(next, ~0U, 0) < 0) fail(errno, "close_range(%d, ~0)", next);
 }
 
 // The v1 hierarchies cannot place a process at birth: it joins them itself,
@@ -330,35 +351,101 @@ void Init::remount_read_only(const std::string& path) {
         fail(errno, "remount read-only(\"%s\")", path.c_str());
 }
 
+// Opens `path` (absolute, as seen from inside the container) below the
+// root, following symlinks only inside it: RESOLVE_IN_ROOT treats the root
+// as "/" even for ".." and absolute link targets, so an image cannot send a
+// mount or a mask onto the host. With `create`, missing directories are
+// made on the way, and the last component as a directory or, with
+// Create::File, an empty file. Returns an O_PATH fd, or -1 with errno.
+int Init::resolve_in_root(const std::string& path, Create create) {
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    auto open_at = [&](const std::string& rel) {
+        return static_cast<int>(::syscall(SYS_openat2, root_fd_, rel.empty() ? "." : rel.c_str(), &how, sizeof how));
+    };
+    const std::string rel = path.substr(path.find_first_not_of('/') == std::string::npos ? path.size()
+                                                                                        : path.find_first_not_of('/'));
+    int fd = open_at(rel);
+    if (fd >= 0 || errno != ENOENT || create == Create::No) return fd;
+    // Make each missing component, in the directory its prefix resolves to.
+    std::string prefix;
+    std::vector<std::string_view> parts;
+    for (std::string_view part : split(rel, '/'))
+        if (!part.empty()) parts.push_back(part);
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        std::string next = prefix.empty() ? std::string(parts[i]) : prefix + "/" + std::string(parts[i]);
+        int probe = open_at(next);
+        if (probe >= 0) {
+            ::close(probe);
+        } else {
+            if (errno != ENOENT) return -1;
+            how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+            int dir = open_at(prefix);
+            how.flags = O_PATH | O_CLOEXEC;
+            if (dir < 0) return -1;
+            const std::string name(parts[i]);
+            int rc;
+            if (i + 1 == parts.size() && create == Create::File) {
+                rc = ::openat(dir, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (rc >= 0) ::close(rc);
+            } else {
+                rc = ::mkdirat(dir, name.c_str(), 0755);
+            }
+            const int err = errno;
+            ::close(dir);
+            if (rc < 0 && err != EEXIST) {
+                errno = err;
+                return -1;
+            }
+        }
+        prefix = std::move(next);
+    }
+    return open_at(rel);
+}
+
+std::string Init::fd_path(int fd) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "/proc/self/fd/%d", fd);
+    return buf;
+}
+
 void Init::harden_proc_and_sys() {
-    // /proc and /sys are fresh kernel mounts here, so these paths hold no
-    // symlinks an image could have planted.
-    // Files are covered by /dev/null, directories by one empty read-only
-    // tmpfs, mounted on the first and bound on the others: one superblock
-    // to make (and to tear down at exit) instead of one per directory.
+    // Each path resolved inside the root (a masked path outside /proc and
+    // /sys may be an image's symlink). Files are covered by /dev/null,
+    // directories by one empty read-only tmpfs, mounted on the first and
+    // bound on the others: one superblock to make (and to tear down at
+    // exit) instead of one per directory.
     std::string devnull = at("/dev/null");
     std::string empty_dir;
-    for (const char* rel : kMaskedPaths) {
-        std::string path = at(rel);
+    for (const std::string& rel : req_.security.masked_paths) {
+        UniqueFd fd(resolve_in_root(rel, Create::No));
+        if (!fd && (errno == ENOENT || errno == ENOTDIR)) continue;  // not on this kernel, not in this image
+        if (!fd) fail(errno, "mask(\"%s\"): open inside the root", rel.c_str());
+        const std::string path = fd_path(fd.get());
         struct stat st {};
-        if (::lstat(path.c_str(), &st) < 0) continue;  // not on this kernel
+        if (::fstat(fd.get(), &st) < 0) fail(errno, "mask(\"%s\"): fstat", rel.c_str());
         int rc = 0;
         if (!S_ISDIR(st.st_mode)) {
             rc = ::mount(devnull.c_str(), path.c_str(), nullptr, MS_BIND, nullptr);
         } else if (empty_dir.empty()) {
             rc = ::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0");
-            if (rc == 0) empty_dir = path;
+            if (rc == 0) empty_dir = at(rel.c_str());
         } else {
             rc = ::mount(empty_dir.c_str(), path.c_str(), nullptr, MS_BIND, nullptr);
         }
-        if (rc < 0) fail(errno, "mask(\"%s\")", path.c_str());
+        if (rc < 0) fail(errno, "mask(\"%s\")", rel.c_str());
     }
-    for (const char* rel : kReadOnlyPaths) {
-        std::string path = at(rel);
-        if (::access(path.c_str(), F_OK) < 0) continue;
-        if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-            fail(errno, "bind(\"%s\")", path.c_str());
-        remount_read_only(path);
+    for (const std::string& rel : req_.security.readonly_paths) {
+        UniqueFd fd(resolve_in_root(rel, Create::No));
+        if (!fd && (errno == ENOENT || errno == ENOTDIR)) continue;
+        if (!fd) fail(errno, "read-only path \"%s\": open inside the root", rel.c_str());
+        if (::mount(fd_path(fd.get()).c_str(), fd_path(fd.get()).c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+            fail(errno, "bind(\"%s\")", rel.c_str());
+        // The fd names the directory under the new mount: open it again.
+        UniqueFd bound(resolve_in_root(rel, Create::No));
+        if (!bound) fail(errno, "read-only path \"%s\": open inside the root", rel.c_str());
+        remount_read_only(fd_path(bound.get()));
     }
 }
 
@@ -481,11 +568,10 @@ void Init::resolve_user() {
 }
 
 void Init::drop_privileges() {
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(errno, "prctl(PR_SET_NO_NEW_PRIVS)");
-    std::uint64_t keep = 0;
-    for (int cap : kDefaultCapabilities) keep |= std::uint64_t{1} << cap;
+    const SecurityPlan& sec = req_.security;
+    if (sec.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(errno, "prctl(PR_SET_NO_NEW_PRIVS)");
     for (int cap = 0; cap < 64; ++cap) {
-        if (keep & (std::uint64_t{1} << cap)) continue;
+        if (sec.cap_bounding & (std::uint64_t{1} << cap)) continue;
         if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
             if (errno == EINVAL) break;  // past the kernel's last capability
             fail(errno, "prctl(PR_CAPBSET_DROP, %d)", cap);
@@ -493,16 +579,47 @@ void Init::drop_privileges() {
     }
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         fail(errno, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct data[2]{};
-    data[0].effective = data[0].permitted = static_cast<std::uint32_t>(keep);
-    data[1].effective = data[1].permitted = static_cast<std::uint32_t>(keep >> 32);
-    if (::syscall(SYS_capset, &header, data) < 0) fail(errno, "capset");
 
     if (::setgroups(groups_.size(), groups_.data()) < 0) fail(errno, "setgroups");
     if (::setresgid(gid_, gid_, gid_) < 0) fail(errno, "setresgid(%u)", gid_);
-    // For a non-root uid this also clears every capability, as for docker.
+    // Keep the permitted set across setresuid, so that a non-root user can
+    // still be given capabilities (the capabilities of config.json, or
+    // cap_add); without any, setresuid clears them all, as for docker.
+    const bool keep = uid_ != 0 && (sec.cap_permitted != 0);
+    if (keep && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(errno, "prctl(PR_SET_KEEPCAPS)");
     if (::setresuid(uid_, uid_, uid_) < 0) fail(errno, "setresuid(%u)", uid_);
+    if (keep && ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail(errno, "prctl(PR_SET_KEEPCAPS, 0)");
+
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    data[0].effective = static_cast<std::uint32_t>(sec.cap_effective);
+    data[1].effective = static_cast<std::uint32_t>(sec.cap_effective >> 32);
+    data[0].permitted = static_cast<std::uint32_t>(sec.cap_permitted);
+    data[1].permitted = static_cast<std::uint32_t>(sec.cap_permitted >> 32);
+    data[0].inheritable = static_cast<std::uint32_t>(sec.cap_inheritable);
+    data[1].inheritable = static_cast<std::uint32_t>(sec.cap_inheritable >> 32);
+    if (uid_ != 0 && !keep) {
+        // setresuid cleared them all: nothing to set.
+    } else if (::syscall(SYS_capset, &header, data) < 0) {
+        fail(errno, "capset");
+    }
+    for (int cap = 0; cap < 64; ++cap) {
+        if (!(sec.cap_ambient & (std::uint64_t{1} << cap))) continue;
+        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+            fail(errno, "prctl(PR_CAP_AMBIENT_RAISE, %d)", cap);
+    }
+}
+
+// The last step before execve: from here on the filter judges every system
+// call, so nothing but execve may follow it.
+void Init::load_seccomp() {
+    const SecurityPlan& sec = req_.security;
+    if (sec.seccomp_filter.empty()) return;
+    sock_fprog prog{};
+    prog.len = static_cast<unsigned short>(sec.seccomp_filter.size() / sizeof(sock_filter));
+    prog.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(sec.seccomp_filter.data()));
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, sec.seccomp_flags, &prog) < 0)
+        fail(errno, "seccomp(SECCOMP_SET_MODE_FILTER, %u instructions)", static_cast<unsigned>(prog.len));
 }
 
 // spec.tty, in the container's root: a pty from the container's own devpts
@@ -583,6 +700,9 @@ void Init::become_user_and_exec(const std::vector<std::string>& argv, bool creat
             ::mkdir(partial.c_str(), 0755);
         }
     }
+    // Without no_new_privs only a process that still holds CAP_SYS_ADMIN may
+    // load a filter: before the privileges go, as runc does.
+    if (!req_.security.no_new_privileges) load_seccomp();
     drop_privileges();
     // As the user: a directory it may not enter is an error, not a way in.
     if (::chdir(wd.c_str()) < 0) fail(errno, "chdir(\"%s\")", wd.c_str());
@@ -607,17 +727,22 @@ void Init::exec(const std::vector<std::string>& args) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
-    ::umask(022);
+    for (int sig = 1; sig < NSIG; ++sig)
+        if (sig != SIGPIPE) ::signal(sig, SIG_DFL);
+    ::umask(umask_);
 
     stamp(steps_.exec);
     char record[2 + sizeof(InitSteps)];
     record[0] = kStepsMarker;
     std::memcpy(record + 1, &steps_, sizeof steps_);
     record[sizeof record - 1] = kExecMarker;
-    if (::write(error_fd_, record, sizeof record) != static_cast<ssize_t>(sizeof record))
+    // Once started through the gate, `create` may have returned and closed
+    // the pipe (EPIPE, SIGPIPE ignored until execve).
+    if (::write(error_fd_, record, sizeof record) != static_cast<ssize_t>(sizeof record) && !start_gated_)
         fail(errno, "write(setup-error pipe)");
-    const std::string& cmd = args.front();
+    ::signal(SIGPIPE, SIG_DFL);
+    if (req_.security.no_new_privileges) load_seccomp();
+    const std::string& cmd = exec_path_.empty() ? args.front() : exec_path_;
     if (cmd.find('/') != std::string::npos) {
         ::execve(cmd.c_str(), argv.data(), envp.data());
         fail(errno, "exec \"%s\"", cmd.c_str());
@@ -631,6 +756,342 @@ void Init::exec(const std::vector<std::string>& args) {
         else if (errno != ENOENT && errno != ENOTDIR) fail(errno, "exec \"%s\"", candidate.c_str());
     }
     fail(first_error, "exec \"%s\"", cmd.c_str());
+}
+
+// ---- rusty-runtime: an init set up from an OCI bundle's config.json ------
+
+void Init::check_own_mount_namespace(ino_t parent_mount_ns) {
+    // Never mount anything while still in the host's mount namespace.
+    struct stat ns {};
+    if (::stat("/proc/self/ns/mnt", &ns) < 0) fail(errno, "stat(\"/proc/self/ns/mnt\")");
+    if (ns.st_ino == parent_mount_ns) fail(0, "refusing to mount: not in a new mount namespace");
+}
+
+void Init::setup_oci_rootfs(ino_t parent_mount_ns) {
+    const oci::Spec& spec = *req_.oci->spec;
+    check_own_mount_namespace(parent_mount_ns);
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+        fail(errno, "make mounts private: mount(\"/\", MS_REC|MS_PRIVATE)");
+    target_ = spec.root_path;
+    if (::mount(target_.c_str(), target_.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+        fail(errno, "root.path: mount(\"%s\", MS_BIND|MS_REC)", target_.c_str());
+    root_fd_ = ::open(target_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd_ < 0) fail(errno, "open(\"%s\")", target_.c_str());
+    stamp(steps_.rootfs);
+
+    bool dev_is_tmpfs = false;
+    for (std::size_t i = 0; i < spec.mounts.size(); ++i) {
+        const oci::Mount& m = spec.mounts[i];
+        if (m.destination == "/dev" && m.type == "tmpfs") dev_is_tmpfs = true;
+        mount_oci(m);
+    }
+    make_oci_devices(dev_is_tmpfs);
+    stamp(steps_.filesystems);
+    write_sysctls();
+    harden_proc_and_sys();
+    stamp(steps_.hardened);
+    run_create_hooks();
+    if (const unsigned long propagation = spec.linux.rootfs_propagation; propagation != 0) {
+        if (::mount(nullptr, target_.c_str(), nullptr, propagation, nullptr) < 0)
+            fail(errno, "linux.rootfsPropagation: mount(\"%s\", %#lx)", target_.c_str(), propagation);
+    }
+}
+
+void Init::mount_oci(const oci::Mount& m) {
+    const char* dest = m.destination.c_str();
+    if (m.type == "cgroup" || m.type == "cgroup2") return mount_cgroup_view(m);
+    Create create = Create::Directory;
+    if (m.bind()) {
+        struct stat st {};
+        if (::stat(m.source.c_str(), &st) < 0) fail(errno, "mount %s: stat(\"%s\")", dest, m.source.c_str());
+        if (!S_ISDIR(st.st_mode)) create = Create::File;
+    }
+    UniqueFd at_fd(resolve_in_root(m.destination, create));
+    if (!at_fd) fail(errno, "mount %s: open inside the root", dest);
+    const std::string at_path = fd_path(at_fd.get());
+    constexpr unsigned long kPropagation = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
+    unsigned long flags = m.flags & ~(kPropagation | MS_REMOUNT);
+    if (m.bind()) {
+        if (::mount(m.source.c_str(), at_path.c_str(), nullptr, MS_BIND | (flags & MS_REC), nullptr) < 0)
+            fail(errno, "mount %s: bind \"%s\"", dest, m.source.c_str());
+        flags &= ~(MS_BIND | MS_REC);
+    } else {
+        const char* source = m.source.empty() ? m.type.c_str() : m.source.c_str();
+        if (::mount(source, at_path.c_str(), m.type.c_str(), flags, m.data.empty() ? nullptr : m.data.c_str()) < 0)
+            fail(errno, "mount %s: mount(\"%s\", type \"%s\", \"%s\")", dest, source, m.type.c_str(), m.data.c_str());
+        flags = 0;
+    }
+    if (flags == 0 && m.propagation == 0 && !m.recursive_read_only) return;
+    // The fd names the directory under the new mount: resolve it again.
+    UniqueFd mounted(resolve_in_root(m.destination, Create::No));
+    if (!mounted) fail(errno, "mount %s: open inside the root", dest);
+    const std::string path = fd_path(mounted.get());
+    if (flags != 0) {
+        // A bind takes its flags with a remount, keeping those the kernel
+        // locked on the source (nosuid, nodev… of a host mount).
+        const unsigned long remount = MS_BIND | MS_REMOUNT | flags | preserved_flags(path);
+        if (::mount(nullptr, path.c_str(), nullptr, remount, nullptr) < 0)
+            fail(errno, "mount %s: remount(%#lx)", dest, remount);
+    }
+    if (m.propagation != 0 && ::mount(nullptr, path.c_str(), nullptr, m.propagation, nullptr) < 0)
+        fail(errno, "mount %s: propagation %#lx", dest, m.propagation);
+    if (m.recursive_read_only) {
+        mount_attr attr{};
+        attr.attr_set = MOUNT_ATTR_RDONLY;
+        if (::mount_setattr(mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+            fail(errno, "mount %s: mount_setattr(rro)", dest);
+    }
+}
+
+// A `cgroup` mount shows the container its own cgroups only: a tmpfs with
+// the container's directory of each v1 hierarchy bound under the
+// hierarchy's name, or on a pure v2 host that one directory — never the
+// host's tree, with or without a cgroup namespace.
+void Init::mount_cgroup_view(const oci::Mount& m) {
+    const char* dest = m.destination.c_str();
+    const auto& view = req_.oci->cgroup_view;
+    const bool read_only = m.flags & MS_RDONLY;
+    const unsigned long locked = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    UniqueFd at_fd(resolve_in_root(m.destination, Create::Directory));
+    if (!at_fd) fail(errno, "mount %s: open inside the root", dest);
+    // Binds `source` on `name` in `dir` (or on `dir` itself for an empty
+    // name), then remounts the new mount, found by opening the name again.
+    auto bind_ro = [&](const std::filesystem::path& source, int parent, const char* name) {
+        UniqueFd target(::openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!target) fail(errno, "mount %s: open \"%s\"", dest, name);
+        if (::mount(source.c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) < 0)
+            fail(errno, "mount %s: bind \"%s\"", dest, source.c_str());
+        target.reset(::openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!target) fail(errno, "mount %s: open \"%s\"", dest, name);
+        const std::string path = fd_path(target.get());
+        const unsigned long remount = MS_BIND | MS_REMOUNT | locked | (read_only ? MS_RDONLY : 0) | preserved_flags(path);
+        if (::mount(nullptr, path.c_str(), nullptr, remount, nullptr) < 0)
+            fail(errno, "mount %s: remount \"%s\"", dest, source.c_str());
+    };
+    if (view.size() == 1 && view.front().first.empty()) {
+        const auto slash = m.destination.rfind('/');
+        UniqueFd parent(resolve_in_root(m.destination.substr(0, slash), Create::No));
+        if (!parent) fail(errno, "mount %s: open inside the root", dest);
+        bind_ro(view.front().second, parent.get(), m.destination.c_str() + slash + 1);
+        return;
+    }
+    if (::mount("tmpfs", fd_path(at_fd.get()).c_str(), "tmpfs", locked, "mode=755") < 0)
+        fail(errno, "mount %s: tmpfs", dest);
+    UniqueFd dir(resolve_in_root(m.destination, Create::No));
+    if (!dir) fail(errno, "mount %s: open inside the root", dest);
+    for (const auto& [name, source] : view) {
+        if (::mkdirat(dir.get(), name.c_str(), 0755) < 0) fail(errno, "mount %s: mkdir \"%s\"", dest, name.c_str());
+        bind_ro(source, dir.get(), name.c_str());
+        // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct", as on the host.
+        if (name.find(',') != std::string::npos)
+            for (std::string_view part : split(name, ','))
+                ::symlinkat(name.c_str(), dir.get(), std::string(part).c_str());
+    }
+    if (read_only) {
+        const std::string path = fd_path(dir.get());
+        if (::mount(nullptr, path.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | locked, "mode=755") < 0)
+            fail(errno, "mount %s: remount read-only", dest);
+    }
+}
+
+// On a /dev tmpfs: runc's default nodes and links. Then linux.devices,
+// wherever they are.
+void Init::make_oci_devices(bool dev_is_tmpfs) {
+    const oci::Spec& spec = *req_.oci->spec;
+    auto make_node = [&](const std::string& path, mode_t type, dev_t dev, mode_t mode, uid_t uid, gid_t gid) {
+        const auto slash = path.rfind('/');
+        UniqueFd dir(resolve_in_root(path.substr(0, slash), Create::Directory));
+        if (!dir) fail(errno, "device %s: open its directory inside the root", path.c_str());
+        const std::string name = path.substr(slash + 1);
+        if (::mknodat(dir.get(), name.c_str(), type | (mode & 07777), dev) < 0) {
+            if (errno == EEXIST) return;
+            fail(errno, "device %s: mknod", path.c_str());
+        }
+        if (::fchmodat(dir.get(), name.c_str(), mode & 07777, 0) < 0) fail(errno, "device %s: chmod", path.c_str());
+        if (::fchownat(dir.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+            fail(errno, "device %s: chown", path.c_str());
+    };
+    for (const oci::Device& d : spec.linux.devices) {
+        const mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
+        make_node(d.path, type, makedev(d.major, d.minor), d.file_mode, d.uid, d.gid);
+    }
+    if (!dev_is_tmpfs) return;
+    for (const DeviceNode& d : kDevices)
+        make_node(std::string("/dev/") + d.name, S_IFCHR, makedev(d.major, d.minor), 0666, 0, 0);
+    UniqueFd dev(resolve_in_root("/dev", Create::No));
+    if (!dev) fail(errno, "open /dev inside the root");
+    const char* links[][2] = {
+        {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"}, {"/proc/kcore", "core"},
+    };
+    for (auto& link : links)
+        if (::symlinkat(link[0], dev.get(), link[1]) < 0 && errno != EEXIST)
+            fail(errno, "symlink(\"/dev/%s\")", link[1]);
+}
+
+void Init::write_sysctls() {
+    for (const auto& [key, value] : req_.oci->spec->linux.sysctl) {
+        std::string rel = "/proc/sys/" + key;
+        for (std::size_t i = 10; i < rel.size(); ++i)
+            if (rel[i] == '.') rel[i] = '/';
+        open_how how{};
+        how.flags = O_WRONLY | O_CLOEXEC;
+        how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+        UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root_fd_, rel.c_str() + 1, &how, sizeof how)));
+        if (!fd) fail(errno, "linux.sysctl \"%s\": open(\"%s\")", key.c_str(), rel.c_str());
+        if (::write(fd.get(), value.data(), value.size()) < 0)
+            fail(errno, "linux.sysctl \"%s\": write \"%s\"", key.c_str(), value.c_str());
+    }
+}
+
+// createRuntime, prestart and createContainer hooks run in the runtime once
+// the mounts are done; the init waits for them, and gets the state JSON
+// (with its host pid) that its startContainer hooks will read.
+void Init::run_create_hooks() {
+    if (hook_fd_ < 0) return;
+    const char hello = 'H';
+    if (::write(hook_fd_, &hello, 1) != 1) fail(errno, "hooks: tell the runtime");
+    std::string reply(64 * 1024, '\0');
+    const ssize_t n = ::read(hook_fd_, reply.data(), reply.size());
+    if (n < 0) fail(errno, "hooks: wait for the runtime");
+    if (n == 0) fail(0, "hooks: the runtime went away");
+    reply.resize(static_cast<std::size_t>(n));
+    if (reply.front() != '{') fail(0, "%s", reply.c_str());  // a failed hook, described
+    state_json_ = std::move(reply);
+}
+
+void Init::enter_oci_root() {
+    const oci::Spec& spec = *req_.oci->spec;
+    if (::fchdir(root_fd_) < 0) fail(errno, "chdir(\"%s\")", target_.c_str());
+    if (req_.oci->no_pivot) {
+        // --no-pivot: for a root on a ramfs, where pivot_root refuses.
+        if (::mount(target_.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0)
+            fail(errno, "mount(\"%s\", \"/\", MS_MOVE)", target_.c_str());
+        if (::chroot(".") < 0) fail(errno, "chroot(\"%s\")", target_.c_str());
+    } else {
+        if (sys::raw_pivot_root(".", ".") < 0) fail(errno, "pivot_root(\"%s\")", target_.c_str());
+        if (::umount2(".", MNT_DETACH) < 0) fail(errno, "umount2(old root, MNT_DETACH)");
+    }
+    if (::chdir("/") < 0) fail(errno, "chdir(\"/\")");
+    ::close(root_fd_);
+    root_fd_ = -1;
+    if (spec.root_readonly) remount_read_only("/");
+    if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
+        fail(errno, "hostname: sethostname(\"%s\")", spec.hostname.c_str());
+    if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
+        fail(errno, "domainname: setdomainname(\"%s\")", spec.domainname.c_str());
+    if (spec.linux.find(oci::NamespaceType::Network) && spec.linux.find(oci::NamespaceType::Network)->path.empty() &&
+        net::raw_bring_up_loopback() < 0)
+        fail(errno, "bring up loopback");
+}
+
+void Init::apply_process_limits() {
+    const oci::Process& process = req_.oci->spec->process;
+    for (std::size_t i = 0; i < process.rlimits.size(); ++i) {
+        const oci::Rlimit& r = process.rlimits[i];
+        const rlimit limit{r.soft, r.hard};
+        if (::setrlimit(static_cast<__rlimit_resource>(r.resource), &limit) < 0)
+            fail(errno, "process.rlimits[%zu]: setrlimit(%d, %llu, %llu)", i, r.resource,
+                 static_cast<unsigned long long>(r.soft), static_cast<unsigned long long>(r.hard));
+    }
+    if (process.oom_score_adj) {
+        UniqueFd fd(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+        const std::string value = std::to_string(*process.oom_score_adj);
+        if (!fd || ::write(fd.get(), value.data(), value.size()) < 0)
+            fail(errno, "process.oomScoreAdj %s: write /proc/self/oom_score_adj%s", value.c_str(),
+                 errno == EACCES || errno == EPERM ? " (lowering it needs CAP_SYS_RESOURCE)" : "");
+    }
+    if (const auto& persona = req_.oci->spec->linux.personality; persona && ::personality(*persona) < 0)
+        fail(errno, "linux.personality: personality(%#lx)", *persona);
+    if (process.user.umask) umask_ = static_cast<mode_t>(*process.user.umask);
+}
+
+// The create/start split: `create` returns once this says 'R'; opening the
+// fifo for writing blocks until `start` opens it for reading.
+void Init::wait_for_start() {
+    if (exec_fifo_fd_ < 0) return;
+    const char ready = kReadyMarker;
+    if (::write(error_fd_, &ready, 1) != 1) fail(errno, "write(setup-error pipe)");
+    start_gated_ = true;
+    int fifo = ::open(fd_path(exec_fifo_fd_).c_str(), O_WRONLY | O_CLOEXEC);
+    if (fifo < 0) fail(errno, "open exec fifo");
+    const char go = '0';
+    if (::write(fifo, &go, 1) != 1) fail(errno, "write exec fifo");
+    // Left open, close-on-exec: `start` reads to EOF, which comes with
+    // execve (or the init's end), and only then runs the poststart hooks.
+    ::close(exec_fifo_fd_);
+    exec_fifo_fd_ = -1;
+}
+
+// The command's path, looked up before the gate, so that `create` fails
+// (not the later start) when it does not exist, as runc does.
+std::string Init::find_executable(const std::string& cmd) {
+    if (cmd.find('/') != std::string::npos) {
+        if (::access(cmd.c_str(), X_OK) < 0) fail(errno, "exec \"%s\"", cmd.c_str());
+        return cmd;
+    }
+    std::string path_var = kDefaultPath;
+    for (const std::string& kv : env_)
+        if (kv.rfind("PATH=", 0) == 0) path_var = kv.substr(5);
+    for (std::string_view dir : split(path_var, ':')) {
+        std::string candidate = std::string(dir.empty() ? "." : dir) + "/" + cmd;
+        struct stat st {};
+        if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0)
+            return candidate;
+    }
+    fail(0, "exec \"%s\": executable file not found in $PATH", cmd.c_str());
+}
+
+void Init::run_oci_steps(const InitFds& fds, ino_t parent_mount_ns) {
+    const OciSetup& oci = *req_.oci;
+    const oci::Process& process = oci.spec->process;
+    ::signal(SIGPIPE, SIG_IGN);  // a runtime gone must not kill the init silently
+    // A joined pid namespace may hold the container's other processes: none
+    // may ptrace this one or read its /proc files (its exe is our binary)
+    // before execve, which makes the command dumpable again.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(errno, "prctl(PR_SET_DUMPABLE, 0)");
+    stamp(steps_.started);
+    steps_.received = fds.received_ns;
+    steps_.cloned = fds.cloned_ns;
+    ::umask(0);
+    // Namespaces by path first: they decide what every later step sees.
+    for (const auto& [flag, fd] : oci.join_namespaces)
+        if (::setns(fd, flag) < 0) fail(errno, "linux.namespaces: setns(fd %d, %#x)", fd, flag);
+    console_fd_ = fds.console_fd;
+    exec_fifo_fd_ = oci.exec_fifo_fd;
+    hook_fd_ = oci.hook_sync_fd;
+    setup_stdio(fds, {&console_fd_, &exec_fifo_fd_, &hook_fd_});
+    join_cgroups();
+    if (oci.unshare_late && ::unshare(oci.unshare_late) < 0) fail(errno, "unshare(CLONE_NEWCGROUP)");
+    stamp(steps_.joined);
+    setup_oci_rootfs(parent_mount_ns);
+    enter_oci_root();
+    stamp(steps_.pivoted);
+
+    uid_ = process.user.uid;
+    gid_ = process.user.gid;
+    groups_.assign(process.user.additional_gids.begin(), process.user.additional_gids.end());
+    for (auto& row : read_colon_file("/etc/passwd")) {
+        std::uint32_t uid;
+        if (row.size() >= 7 && parse_id(row[2], uid) && uid == uid_) {
+            home_ = row[5].empty() ? "/" : row[5];
+            break;
+        }
+    }
+    apply_process_limits();
+    if (console_fd_ >= 0) setup_console();
+    env_ = process.env;
+    if (std::none_of(env_.begin(), env_.end(), [](const std::string& kv) { return kv.rfind("HOME=", 0) == 0; }))
+        env_.push_back("HOME=" + home_);
+    exec_path_ = find_executable(process.args.front());
+    wait_for_start();
+    for (const oci::Hook& hook : oci.spec->hooks.start_container)
+        if (std::string error = run_hook(hook, state_json_); !error.empty()) fail(0, "startContainer %s", error.c_str());
+    if (!req_.security.no_new_privileges) load_seccomp();
+    drop_privileges();
+    if (::chdir(process.cwd.c_str()) < 0) fail(errno, "process.cwd: chdir(\"%s\")", process.cwd.c_str());
+    stamp(steps_.user);
+    exec(process.args);
 }
 
 template <class Steps>
@@ -656,11 +1117,13 @@ void Init::run_exec(const InitFds& fds, int container_pidfd) {
 }
 
 void Init::run_steps(const InitFds& fds, ino_t parent_mount_ns) {
+    if (req_.oci) run_oci_steps(fds, parent_mount_ns);
     stamp(steps_.started);
     steps_.received = fds.received_ns;
     steps_.cloned = fds.cloned_ns;
     ::umask(0);
-    console_fd_ = setup_stdio(fds, fds.console_fd);
+    console_fd_ = fds.console_fd;
+    setup_stdio(fds, {&console_fd_});
     join_cgroups();
     // Only now a cgroup namespace, rooted at the cgroups it has joined.
     if (!req_.cgroup_join.empty() && ::unshare(CLONE_NEWCGROUP) < 0) fail(errno, "unshare(CLONE_NEWCGROUP)");
@@ -677,7 +1140,7 @@ void Init::run_exec_steps(const InitFds& fds, int container_pidfd) {
     // process there may ptrace it or open its /proc files. execve makes the
     // command dumpable again.
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(errno, "prctl(PR_SET_DUMPABLE, 0)");
-    container_pidfd = setup_stdio(fds, container_pidfd);
+    setup_stdio(fds, {&container_pidfd});
     join_cgroups();
     join_namespaces(container_pidfd);
     become_user_and_exec(req_.exec_argv, false);

@@ -1,5 +1,7 @@
 #include "lifecycle/messages.hpp"
 
+#include <linux/capability.h>
+
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -8,6 +10,90 @@
 namespace rusty::lifecycle {
 
 using nlohmann::json;
+
+std::uint64_t SecurityPlan::default_capabilities() {
+    // Docker's default set, less CAP_MKNOD: Docker can grant it because its
+    // devices cgroup denies opening new nodes; a container able to mknod
+    // without that allow-list could open the host's disks.
+    constexpr int kCaps[] = {
+        CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,  CAP_FSETID,           CAP_KILL,
+        CAP_SETGID, CAP_SETUID,       CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_NET_RAW,
+        CAP_SYS_CHROOT, CAP_AUDIT_WRITE, CAP_SETFCAP,
+    };
+    std::uint64_t caps = 0;
+    for (int cap : kCaps) caps |= std::uint64_t{1} << cap;
+    return caps;
+}
+
+SecurityPlan SecurityPlan::defaults() {
+    SecurityPlan plan;
+    plan.cap_bounding = plan.cap_effective = plan.cap_permitted = default_capabilities();
+    // Kernel interfaces a container has no business reading or writing
+    // (runc spec's lists, plus powercap).
+    plan.masked_paths = {
+        "/proc/acpi",       "/proc/asound",      "/proc/kcore",       "/proc/keys",
+        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+        "/proc/scsi",       "/sys/firmware",     "/sys/devices/virtual/powercap",
+    };
+    plan.readonly_paths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+    return plan;
+}
+
+namespace {
+
+std::string to_hex(std::string_view bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(bytes.size() * 2);
+    for (unsigned char c : bytes) {
+        hex += kDigits[c >> 4];
+        hex += kDigits[c & 15];
+    }
+    return hex;
+}
+
+std::string from_hex(std::string_view hex) {
+    auto value = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        throw Error("malformed spawn request: bad hex digit in seccomp_filter");
+    };
+    if (hex.size() % 2) throw Error("malformed spawn request: odd-length seccomp_filter");
+    std::string bytes(hex.size() / 2, '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+        bytes[i] = static_cast<char>(value(hex[2 * i]) << 4 | value(hex[2 * i + 1]));
+    return bytes;
+}
+
+json encode(const SecurityPlan& p) {
+    return {
+        {"caps", {p.cap_bounding, p.cap_effective, p.cap_permitted, p.cap_inheritable, p.cap_ambient}},
+        {"no_new_privileges", p.no_new_privileges},
+        {"seccomp_filter", to_hex(p.seccomp_filter)},
+        {"seccomp_flags", p.seccomp_flags},
+        {"masked_paths", p.masked_paths},
+        {"readonly_paths", p.readonly_paths},
+    };
+}
+
+SecurityPlan decode_security(const json& j) {
+    SecurityPlan p;
+    auto caps = j.at("caps").get<std::vector<std::uint64_t>>();
+    if (caps.size() != 5) throw Error("malformed spawn request: caps needs 5 sets");
+    p.cap_bounding = caps[0];
+    p.cap_effective = caps[1];
+    p.cap_permitted = caps[2];
+    p.cap_inheritable = caps[3];
+    p.cap_ambient = caps[4];
+    p.no_new_privileges = j.at("no_new_privileges").get<bool>();
+    p.seccomp_filter = from_hex(j.at("seccomp_filter").get<std::string>());
+    p.seccomp_flags = j.at("seccomp_flags").get<unsigned>();
+    p.masked_paths = j.at("masked_paths").get<std::vector<std::string>>();
+    p.readonly_paths = j.at("readonly_paths").get<std::vector<std::string>>();
+    return p;
+}
+
+}  // namespace
 
 std::string describe(const SetupFailure& failure) {
     std::string text(failure.what, strnlen(failure.what, sizeof failure.what));
@@ -22,6 +108,7 @@ std::string setup_story(std::string_view got, InitSteps* steps) {
     // [T InitSteps] E on success; a SetupFailure instead of E, or after it
     // when execve itself failed.
     constexpr std::size_t kSteps = 1 + sizeof(InitSteps);
+    if (!got.empty() && got.front() == kReadyMarker) got.remove_prefix(1);  // rusty-runtime run
     if (got.size() >= kSteps && got.front() == kStepsMarker) {
         if (steps) std::memcpy(steps, got.data() + 1, sizeof *steps);
         got.remove_prefix(kSteps);
@@ -62,6 +149,7 @@ std::string encode(const SpawnRequest& r) {
         {"has_cgroup_fd", r.has_cgroup_fd},
         {"exec_argv", r.exec_argv},
         {"stub", r.stub},
+        {"security", encode(r.security)},
     };
     return j.dump();
 }
@@ -93,6 +181,7 @@ SpawnRequest decode_spawn_request(std::string_view bytes) {
         r.has_cgroup_fd = j.at("has_cgroup_fd").get<bool>();
         r.exec_argv = j.at("exec_argv").get<std::vector<std::string>>();
         r.stub = j.at("stub").get<bool>();
+        r.security = decode_security(j.at("security"));
         return r;
     } catch (const json::exception& e) {
         throw Error(std::string("malformed spawn request: ") + e.what());

@@ -50,13 +50,46 @@ struct RootfsPlan {
     std::filesystem::path notify_dir;
 };
 
+// The privileges and kernel surface a container's processes get, shared by
+// both front ends: the supervisor fills it from fleet.json (cap_add,
+// cap_drop, security_opt, privileged), rusty-runtime from config.json.
+// Applied by the init (and by every process exec'd into the container).
+struct SecurityPlan {
+    // Capability sets, bit n = capability n (linux/capability.h).
+    std::uint64_t cap_bounding = 0;
+    std::uint64_t cap_effective = 0;
+    std::uint64_t cap_permitted = 0;
+    std::uint64_t cap_inheritable = 0;
+    std::uint64_t cap_ambient = 0;
+    bool no_new_privileges = true;
+    // A compiled seccomp program (struct sock_filter[], as
+    // seccomp_export_bpf writes it), loaded last before execve; empty: none.
+    std::string seccomp_filter;
+    unsigned seccomp_flags = 0;  // SECCOMP_FILTER_FLAG_*
+    // Paths under the container's root: masked (a file by /dev/null, a
+    // directory by an empty read-only tmpfs) and made read-only.
+    std::vector<std::string> masked_paths;
+    std::vector<std::string> readonly_paths;
+
+    // What a container gets when nothing says otherwise: runc's default
+    // capability set (that of `runc spec`, Docker's less CAP_MKNOD and
+    // CAP_NET_RAW… see container_init.cpp), no_new_privs, runc's masked and
+    // read-only paths, no seccomp program.
+    static SecurityPlan defaults();
+    static std::uint64_t default_capabilities();
+    bool operator==(const SecurityPlan&) const = default;
+};
+
 inline constexpr const char* kNotifyDirInContainer = "/dev/rusty";
 inline constexpr const char* kNotifySocketInContainer = "/dev/rusty/notify.sock";
+
+struct OciSetup;
 
 struct SpawnRequest {
     std::uint64_t id = 0;
     ContainerSpec spec;
     RootfsPlan rootfs;
+    SecurityPlan security = SecurityPlan::defaults();
     // v1 cgroup.procs files the init writes "0" to, first thing, before it
     // enters a cgroup namespace of its own. The v2 cgroup comes as a
     // directory fd with the request (clone3 CLONE_INTO_CGROUP).
@@ -85,6 +118,10 @@ struct SpawnRequest {
     // (and network) namespaces exist, mounts are private, loopback is up,
     // and the v1 cgroups are joined.
     bool from_stub = false;
+    // rusty-runtime only (lifecycle/oci_setup.hpp): the init follows the
+    // OCI bundle's config.json instead of the fixed layout of fleet.json.
+    // In-process, never encoded.
+    const OciSetup* oci = nullptr;
 };
 
 // The fds a spawned process starts with; -1 where there is none.
@@ -103,6 +140,9 @@ struct SpawnReply {
 };
 
 inline constexpr char kExecMarker = 'E';
+// rusty-runtime's create/start split: the init is set up and waits for
+// `start` (lifecycle/oci_setup.hpp). Written before the steps record.
+inline constexpr char kReadyMarker = 'R';
 
 // The init's clock (CLOCK_MONOTONIC, the supervisor's steady_clock, in ns)
 // at each step of its setup. Written with the exec marker, as one record:

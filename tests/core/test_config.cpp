@@ -777,7 +777,7 @@ TEST_CASE("the JSON schema names exactly the fields the parser knows", "[config]
                    Catch::StartsWith("unknown field"));
     }
     // The parser accepts 28 container fields; the schema must list them all.
-    CHECK(container_fields.size() == 31);
+    CHECK(container_fields.size() == 35);
 }
 
 // ---- resource limits -------------------------------------------------------------
