@@ -2,8 +2,9 @@
 # Installs every Debian 12 package rusty-supervisor needs to build, test and
 # run its examples. Idempotent: packages already present are left alone, and
 # apt's package lists are refreshed only when something is missing.
-# conmon, runc and crun are only for the benchmarks' side-by-side figures, gnuplot-nox
-# for their plots.
+# conmon, runc and crun are for the benchmarks' side-by-side figures (runc also
+# for the runtime tests, which compare it field by field), podman for
+# rusty-runtime's integration tests, gnuplot-nox for the plots.
 set -eu
 
 PACKAGES="
@@ -19,6 +20,7 @@ busybox-static
 iproute2
 jq
 conmon runc crun
+podman
 gnuplot-nox
 "
 
