@@ -92,7 +92,7 @@ constexpr int kMaxFailures = 3;
 // ------------------------------------------------------------------ options
 
 struct Options {
-    std::vector<std::string> runtimes = {"floor", "crun", "runc", "rusty-oneshot", "rusty-supervisor"};
+    std::vector<std::string> runtimes = {"floor", "crun", "runc", "rusty-runtime", "rusty-oneshot", "rusty-supervisor"};
     std::vector<std::string> scenarios = {"b2b", "idle", "burst"};
     std::string network = "both";
     bool limits = true;
@@ -1014,8 +1014,9 @@ json oci_config(const json& tmpl, const std::string& network, bool limits, const
 class OciRuntime : public CommandRuntime {
 public:
     // `mntns_fd`: a mount namespace to run it in (crun on a hybrid host), or -1.
-    OciRuntime(Context& ctx, std::string name, fs::path binary, const json& tmpl, int mntns_fd, std::string ns_note)
-        : CommandRuntime(ctx, name, name + " run", false),
+    OciRuntime(Context& ctx, std::string name, fs::path binary, const json& tmpl, int mntns_fd, std::string ns_note,
+               bool must_pass = false)
+        : CommandRuntime(ctx, name, name + " run", must_pass),
           binary_(std::move(binary)),
           mntns_fd_(mntns_fd),
           ns_note_(std::move(ns_note)) {
@@ -1796,6 +1797,7 @@ std::string render_plot(const Report& r, const std::vector<std::string>& order, 
     const std::map<std::string, std::string> colors = {{"floor", "#7f7f7f"},
                                                        {"crun", "#1f77b4"},
                                                        {"runc", "#ff7f0e"},
+                                                       {"rusty-runtime", "#9467bd"},
                                                        {"rusty-oneshot", "#2ca02c"},
                                                        {"rusty-supervisor", "#d62728"}};
     std::ostringstream dat, gp;
@@ -1970,13 +1972,17 @@ std::vector<std::unique_ptr<Runtime>> make_runtimes(Context& ctx, Peers& peers, 
                 rt->version = version_of(ctx, peers.runc);
                 runtimes.push_back(std::move(rt));
             }
-            // The place of `rusty-runtime run` (the OCI runtime CLI, a later
-            // issue): an OciRuntime over the same bundles, e.g.
-            //   else if (name == "rusty-runtime") runtimes.push_back(
-            //       std::make_unique<OciRuntime>(ctx, "rusty-runtime", path, peers.oci_template, -1, ""));
-            // with must_pass set (a failure fails the bench), and its name
-            // added to --runtimes' choices.
-            else if (name == "rusty-oneshot") {
+            // `rusty-runtime run` over the same bundles as crun and runc; ours,
+            // so a failure fails the bench.
+            else if (name == "rusty-runtime") {
+                const fs::path binary = supervisor.empty() ? fs::path() : supervisor.parent_path() / "rusty-runtime";
+                if (binary.empty() || ::access(binary.c_str(), X_OK) != 0)
+                    throw Error("no rusty-runtime beside rusty-supervisor (" + binary.string() + ")");
+                if (!peers.template_problem.empty()) throw Error(peers.template_problem);
+                auto rt = std::make_unique<OciRuntime>(ctx, "rusty-runtime", binary, peers.oci_template, -1, "", true);
+                rt->version = version_of(ctx, binary);
+                runtimes.push_back(std::move(rt));
+            } else if (name == "rusty-oneshot") {
                 if (supervisor.empty()) throw Error("no rusty-supervisor beside this program or in PATH (--supervisor)");
                 runtimes.push_back(std::make_unique<OneshotRuntime>(ctx, supervisor));
             } else if (name == "rusty-supervisor") {
@@ -2281,9 +2287,10 @@ int main(int argc, char** argv) {
                  "(busybox rootfs, /bin/true, pid/mount/uts/ipc namespaces, 64 MiB and 1000 pids limits), "
                  "interleaved. Writes every sample as JSON, Markdown tables and an SVG plot."};
     Options o;
-    app.add_option("--runtimes", o.runtimes, "which, in this order: floor, crun, runc, rusty-oneshot, rusty-supervisor")
+    app.add_option("--runtimes", o.runtimes,
+                   "which, in this order: floor, crun, runc, rusty-runtime, rusty-oneshot, rusty-supervisor")
         ->delimiter(',')
-        ->check(CLI::IsMember({"floor", "crun", "runc", "rusty-oneshot", "rusty-supervisor"}));
+        ->check(CLI::IsMember({"floor", "crun", "runc", "rusty-runtime", "rusty-oneshot", "rusty-supervisor"}));
     app.add_option("--scenarios", o.scenarios, "b2b, idle, burst (default: all)")
         ->delimiter(',')
         ->check(CLI::IsMember({"b2b", "idle", "burst"}));
