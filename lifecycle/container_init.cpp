@@ -603,8 +603,12 @@ void Init::drop_privileges() {
     } else if (::syscall(SYS_capset, &header, data) < 0) {
         fail(errno, "capset");
     }
+    // The kernel keeps an ambient capability only if it is also permitted
+    // and inheritable; the others are skipped, as runc and crun skip them
+    // (their default spec lists ambient capabilities with no inheritable set).
+    const std::uint64_t ambient = sec.cap_ambient & sec.cap_permitted & sec.cap_inheritable;
     for (int cap = 0; cap < 64; ++cap) {
-        if (!(sec.cap_ambient & (std::uint64_t{1} << cap))) continue;
+        if (!(ambient & (std::uint64_t{1} << cap))) continue;
         if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
             fail(errno, "prctl(PR_CAP_AMBIENT_RAISE, %d)", cap);
     }
