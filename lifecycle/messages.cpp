@@ -41,42 +41,19 @@ SecurityPlan SecurityPlan::defaults() {
 
 namespace {
 
-std::string to_hex(std::string_view bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string hex;
-    hex.reserve(bytes.size() * 2);
-    for (unsigned char c : bytes) {
-        hex += kDigits[c >> 4];
-        hex += kDigits[c & 15];
-    }
-    return hex;
-}
-
-std::string from_hex(std::string_view hex) {
-    auto value = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        throw Error("malformed spawn request: bad hex digit in seccomp_filter");
-    };
-    if (hex.size() % 2) throw Error("malformed spawn request: odd-length seccomp_filter");
-    std::string bytes(hex.size() / 2, '\0');
-    for (std::size_t i = 0; i < bytes.size(); ++i)
-        bytes[i] = static_cast<char>(value(hex[2 * i]) << 4 | value(hex[2 * i + 1]));
-    return bytes;
-}
-
 json encode(const SecurityPlan& p) {
     return {
         {"caps", {p.cap_bounding, p.cap_effective, p.cap_permitted, p.cap_inheritable, p.cap_ambient}},
         {"no_new_privileges", p.no_new_privileges},
-        {"seccomp_filter", to_hex(p.seccomp_filter)},
+        {"seccomp_filter_size", p.seccomp_filter.size()},
         {"seccomp_flags", p.seccomp_flags},
         {"masked_paths", p.masked_paths},
         {"readonly_paths", p.readonly_paths},
     };
 }
 
-SecurityPlan decode_security(const json& j) {
+// The seccomp program travels after the JSON, as raw bytes (see encode()).
+SecurityPlan decode_security(const json& j, std::string_view filter) {
     SecurityPlan p;
     auto caps = j.at("caps").get<std::vector<std::uint64_t>>();
     if (caps.size() != 5) throw Error("malformed spawn request: caps needs 5 sets");
@@ -86,7 +63,10 @@ SecurityPlan decode_security(const json& j) {
     p.cap_inheritable = caps[3];
     p.cap_ambient = caps[4];
     p.no_new_privileges = j.at("no_new_privileges").get<bool>();
-    p.seccomp_filter = from_hex(j.at("seccomp_filter").get<std::string>());
+    if (j.at("seccomp_filter_size").get<std::size_t>() != filter.size())
+        throw Error("malformed spawn request: seccomp program of " + std::to_string(filter.size()) + " bytes, " +
+                    j.at("seccomp_filter_size").dump() + " announced");
+    p.seccomp_filter = filter;
     p.seccomp_flags = j.at("seccomp_flags").get<unsigned>();
     p.masked_paths = j.at("masked_paths").get<std::vector<std::string>>();
     p.readonly_paths = j.at("readonly_paths").get<std::vector<std::string>>();
@@ -151,12 +131,20 @@ std::string encode(const SpawnRequest& r) {
         {"stub", r.stub},
         {"security", encode(r.security)},
     };
-    return j.dump();
+    // The seccomp program (kilobytes) follows the JSON and a NUL, raw: as a
+    // JSON string it would be escaped or hex, and parsed at every start.
+    // A dumped JSON text holds no raw NUL, so the first one ends it.
+    std::string bytes = j.dump();
+    bytes += '\0';
+    bytes += r.security.seccomp_filter;
+    return bytes;
 }
 
 SpawnRequest decode_spawn_request(std::string_view bytes) {
     try {
-        json j = json::parse(bytes);
+        const std::size_t end = bytes.find('\0');
+        if (end == std::string_view::npos) throw Error("malformed spawn request: no end of its JSON");
+        json j = json::parse(bytes.substr(0, end));
         SpawnRequest r;
         r.id = j.at("id").get<std::uint64_t>();
         ContainerSpec& s = r.spec;
@@ -181,7 +169,7 @@ SpawnRequest decode_spawn_request(std::string_view bytes) {
         r.has_cgroup_fd = j.at("has_cgroup_fd").get<bool>();
         r.exec_argv = j.at("exec_argv").get<std::vector<std::string>>();
         r.stub = j.at("stub").get<bool>();
-        r.security = decode_security(j.at("security"));
+        r.security = decode_security(j.at("security"), bytes.substr(end + 1));
         return r;
     } catch (const json::exception& e) {
         throw Error(std::string("malformed spawn request: ") + e.what());
