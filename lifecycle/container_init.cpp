@@ -147,7 +147,8 @@ private:
     int hook_fd_ = -1;
     std::string state_json_;
     std::string exec_path_;  // the command, already looked up in PATH
-    bool start_gated_ = false;  // 'R' said: the runtime may be gone, its pipe with it
+    bool start_gated_ = false;
+    bool own_dev_ = true;  // /dev is a tmpfs of the init's own (config.json may say otherwise)  // 'R' said: the runtime may be gone, its pipe with it
 };
 
 // The fds in `keep` (still needed during setup; -1 entries are skipped)
@@ -647,16 +648,24 @@ void Init::setup_console() {
     winsize size{};
     size.ws_row = 24;
     size.ws_col = 80;
+    if (req_.oci && req_.oci->spec->process.console_size) {
+        size.ws_row = static_cast<unsigned short>(req_.oci->spec->process.console_size->height);
+        size.ws_col = static_cast<unsigned short>(req_.oci->spec->process.console_size->width);
+    }
     if (::ioctl(master, TIOCSWINSZ, &size) < 0) fail(errno, "ioctl(/dev/ptmx, TIOCSWINSZ)");
 
-    // /dev is the init's own tmpfs: a plain path is safe.
-    int console = ::open("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (console < 0) fail(errno, "create /dev/console");
-    ::close(console);
     char pts[32];
     std::snprintf(pts, sizeof pts, "/dev/pts/%u", number);
-    if (::mount(pts, "/dev/console", nullptr, MS_BIND, nullptr) < 0)
-        fail(errno, "mount(\"%s\", \"/dev/console\", MS_BIND)", pts);
+    // The init's terminal is also /dev/console; a process exec'd later
+    // leaves the container's /dev alone.
+    if (req_.exec_argv.empty() && own_dev_) {
+        // /dev is the init's own tmpfs: a plain path is safe.
+        int console = ::open("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (console < 0) fail(errno, "create /dev/console");
+        ::close(console);
+        if (::mount(pts, "/dev/console", nullptr, MS_BIND, nullptr) < 0)
+            fail(errno, "mount(\"%s\", \"/dev/console\", MS_BIND)", pts);
+    }
 
     const char tag = 'm';
     const int passed[] = {master};
@@ -786,10 +795,11 @@ void Init::setup_oci_rootfs(ino_t parent_mount_ns) {
     bool dev_is_tmpfs = false;
     for (std::size_t i = 0; i < spec.mounts.size(); ++i) {
         const oci::Mount& m = spec.mounts[i];
-        if (m.destination == "/dev" && m.type == "tmpfs") dev_is_tmpfs = true;
+        if (m.destination == "/dev") dev_is_tmpfs = m.type == "tmpfs";
         mount_oci(m);
     }
     make_oci_devices(dev_is_tmpfs);
+    own_dev_ = dev_is_tmpfs;
     stamp(steps_.filesystems);
     write_sysctls();
     harden_proc_and_sys();
@@ -1144,7 +1154,8 @@ void Init::run_exec_steps(const InitFds& fds, int container_pidfd) {
     // process there may ptrace it or open its /proc files. execve makes the
     // command dumpable again.
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(errno, "prctl(PR_SET_DUMPABLE, 0)");
-    setup_stdio(fds, {&container_pidfd});
+    console_fd_ = fds.console_fd;  // rusty-runtime exec --tty
+    setup_stdio(fds, {&container_pidfd, &console_fd_});
     join_cgroups();
     join_namespaces(container_pidfd);
     become_user_and_exec(req_.exec_argv, false);

@@ -163,6 +163,7 @@ State to_state(const std::string& id, const json& saved, const std::string& stat
     s.status = status;
     s.pid = status == "stopped" ? 0 : saved.value("pid", 0);
     s.bundle = saved.value("bundle", "");
+    s.rootfs = saved.value("rootfs", "");
     s.created = saved.value("created", "");
     s.annotations = saved.value("annotations", std::map<std::string, std::string>{});
     return s;
@@ -328,6 +329,18 @@ struct CreateUndo {
     }
 };
 
+// A container's stdio is the runtime's own (conmon and the shims hand the
+// runtime the pipes or files the container should get).
+lifecycle::InitFds inherited_stdio(int console_socket, int setup_error) {
+    lifecycle::InitFds fds;
+    fds.stdin_fd = 0;
+    fds.stdout_fd = 1;
+    fds.stderr_fd = 2;
+    fds.console_fd = console_socket;
+    fds.setup_error_fd = setup_error;
+    return fds;
+}
+
 void wait_gone(int pidfd) {
     pollfd p{pidfd, POLLIN, 0};
     while (::poll(&p, 1, 10'000) < 0 && errno == EINTR) {
@@ -338,7 +351,7 @@ void wait_gone(int pidfd) {
 
 json State::to_json() const {
     json j = {{"ociVersion", oci::kSpecVersion}, {"id", id}, {"pid", pid}, {"status", status},
-              {"bundle", bundle}, {"rootfs", ""}, {"created", created}, {"owner", ""}};
+              {"bundle", bundle}, {"rootfs", rootfs}, {"created", created}, {"owner", ""}};
     if (!annotations.empty()) j["annotations"] = annotations;
     return j;
 }
@@ -431,12 +444,7 @@ void Runtime::create(const std::string& id, const CreateOptions& options) {
     request.oci = &setup;
 
     sys::Pipe setup_error = sys::make_pipe();
-    lifecycle::InitFds fds;
-    fds.stdin_fd = 0;
-    fds.stdout_fd = 1;
-    fds.stderr_fd = 2;
-    fds.console_fd = console.get();
-    fds.setup_error_fd = setup_error.write.get();
+    lifecycle::InitFds fds = inherited_stdio(console.get(), setup_error.write.get());
     const ino_t own_mount_ns = sys::namespace_inode("mnt");
     if (pid_ns && ::setns(pid_ns.get(), CLONE_NEWPID) < 0) throw_sys("linux.namespaces: setns(pid)");
 
@@ -483,7 +491,7 @@ void Runtime::create(const std::string& id, const CreateOptions& options) {
     read_story(setup_error.read.get(), false);
 
     json saved = {{"id", id}, {"pid", pid}, {"pid_start", start_time(pid).value_or(0)}, {"bundle", bundle},
-                  {"created", now_rfc3339()}, {"cgroup", cgroup_path}, {"annotations", spec.annotations}};
+                  {"rootfs", spec.root_path}, {"created", now_rfc3339()}, {"cgroup", cgroup_path}, {"annotations", spec.annotations}};
     write_file_atomic(locked.dir() / "state.json", saved.dump());
     if (!options.pid_file.empty()) write_file_atomic(options.pid_file, std::to_string(pid));
     undo.armed = false;
@@ -760,12 +768,7 @@ int Runtime::exec(const std::string& id, const ExecOptions& options) {
     UniqueFd console;
     if (process.terminal) console = connect_console(options.console_socket);
     sys::Pipe setup_error = sys::make_pipe();
-    lifecycle::InitFds fds;
-    fds.stdin_fd = 0;
-    fds.stdout_fd = 1;
-    fds.stderr_fd = 2;
-    fds.console_fd = console.get();
-    fds.setup_error_fd = setup_error.write.get();
+    lifecycle::InitFds fds = inherited_stdio(console.get(), setup_error.write.get());
     const bool own_pid_ns = saved.spec.linux.find(oci::NamespaceType::Pid) != nullptr;
     if (own_pid_ns && ::setns(container_pidfd.get(), CLONE_NEWPID) < 0) throw_sys("setns(container, pid)");
     sys::Clone3Request clone;

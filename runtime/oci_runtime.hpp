@@ -16,6 +16,8 @@
 #include <csignal>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <stdexcept>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +53,7 @@ struct State {
     std::string status;  // creating, created, running, paused, stopped
     pid_t pid = 0;
     std::string bundle;
+    std::string rootfs;
     std::string created;  // RFC 3339
     std::map<std::string, std::string> annotations;
     nlohmann::json to_json() const;

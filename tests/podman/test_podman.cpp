@@ -1,7 +1,8 @@
 // rusty-runtime driven by Debian's podman (through conmon), offline: a
 // busybox image imported from a tarball into a podman storage of the
 // test's own (--root, --runroot), removed afterwards. What a podman user
-// does: run, run -d then stop, exec, logs, run -t, run --memory.
+// does: run, run -d then stop, exec (with and without -t), logs, run -t,
+// run --memory.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,6 +104,11 @@ TEST_CASE("podman runs rusty-runtime containers: run, -d and stop, exec, logs, -
         CHECK(exec.status == 0);
         CHECK(exec.out.find("exec-ok") != std::string::npos);
         CHECK(exec.out.find("while true") != std::string::npos);  // the same pid namespace
+        Output exec_tty = podman.run("exec -t rusty-d sh -c 'tty; echo exec-tty-ok'");
+        INFO(exec_tty.out);
+        CHECK(exec_tty.status == 0);
+        CHECK(exec_tty.out.find("/dev/pts/") != std::string::npos);
+        CHECK(exec_tty.out.find("exec-tty-ok") != std::string::npos);
         Output stop = podman.run("stop -t 10 rusty-d");
         INFO(stop.out);
         CHECK(stop.status == 0);

@@ -3,6 +3,10 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+
+#include <thread>
 
 #include "tests/runtime/runtime_helpers.hpp"
 
@@ -195,4 +199,70 @@ TEST_CASE("exec runs a process in a running container", "[runtime]") {
     }
     b.remove("ex", true);
     CHECK_NO_CGROUP(b.cgroup_path("ex"));
+}
+
+TEST_CASE("exec --tty sends a pty of the container's devpts to the console socket", "[runtime]") {
+    Bundle b("exectty");
+    b.set_shell("sleep 100");
+    Result r = b.run("et", {"--detach"});
+    INFO(r.describe());
+    REQUIRE(r.code == 0);
+    const fs::path sock = b.tmp() / "exec.sock";
+    Fd listener = listen_unix(sock);
+    Result e = b.rt({"exec", "--tty", "--detach", "--console-socket", sock.string(), "et", "sh", "-c",
+                     "tty; test -t 1 && echo exec-stdout-is-tty"});
+    INFO(e.describe());
+    REQUIRE(e.code == 0);
+    Fd master = receive_fd(listener.get());
+    REQUIRE(master);
+    const std::string out = read_pty(master.get());
+    INFO("pty output:\n" << out);
+    CHECK(contains(out, "/dev/pts/"));
+    CHECK(contains(out, "exec-stdout-is-tty"));
+    // The init's /dev/console is untouched by the exec.
+    Result c = b.rt({"exec", "et", "sh", "-c", "test -e /dev/console && echo has-console || echo no-console"});
+    CHECK(contains(c.out, "no-console"));  // the init has no terminal: no /dev/console was made
+    CHECK(b.remove("et", true).code == 0);
+    CHECK_NO_CGROUP(b.cgroup_path("et"));
+}
+
+TEST_CASE("kill --all signals every process of the container; run forwards signals to its init", "[runtime]") {
+    Bundle b("killall");
+    // The init ignores SIGTERM; its child does not.
+    b.set_shell("trap '' TERM; sleep 100 & wait; echo child-ended; sleep 100");
+    Result r = b.run("ka", {"--detach"});
+    INFO(r.describe());
+    REQUIRE(r.code == 0);
+    CHECK(b.rt({"kill", "ka", "TERM"}).code == 0);
+    std::this_thread::sleep_for(200ms);
+    CHECK(b.status("ka") == "running");  // the init ignored it
+    CHECK(b.rt({"kill", "--all", "ka", "KILL"}).code == 0);
+    CHECK(b.wait_status("ka", "stopped"));
+    CHECK(b.remove("ka").code == 0);
+
+    // A foreground run: SIGTERM to the runtime reaches the container's init,
+    // whose trap answers; the runtime returns the init's exit status.
+    Bundle f("forward");
+    f.set_shell("trap 'echo got-term; exit 42' TERM; while true; do sleep 0.05; done");
+    f.write_config("fw");
+    const fs::path out = f.tmp() / "fw.out";
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ::dup2(fd, 1);
+        ::execl(RUSTY_RUNTIME_BIN, RUSTY_RUNTIME_BIN, "--root", f.root().c_str(), "run", "--bundle",
+                f.dir().c_str(), "fw", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    CHECK(eventually([&] { return f.status("fw") == "running"; }));
+    std::this_thread::sleep_for(100ms);  // the trap is set
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 42);
+    CHECK(contains(read_file(out), "got-term"));
+    CHECK(f.root_entries().empty());  // run deletes what it made
+    CHECK_NO_CGROUP(f.cgroup_path("fw"));
 }
