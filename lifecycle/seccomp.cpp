@@ -13,6 +13,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -20,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/strings.hpp"
@@ -204,9 +208,92 @@ oci::Seccomp parse_profile_text(std::string_view text, const std::string& source
     }
 }
 
-}  // namespace
+// Everything the program depends on, as text: the profile's every field,
+// libseccomp's version and the native architecture. Equal texts compile to
+// equal programs.
+std::string fingerprint(const oci::Seccomp& p) {
+    const scmp_version* v = ::seccomp_version();
+    std::string f = "rusty-seccomp 1 libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                    std::to_string(v->micro) + " native " + std::to_string(SCMP_ARCH_NATIVE) + "\n";
+    auto field = [&f](const std::string& text) { (f += json_quoted(text)) += ' '; };
+    auto number = [&f](std::optional<std::uint64_t> n) { (f += n ? std::to_string(*n) : "-") += ' '; };
+    field(p.default_action);
+    number(p.default_errno_ret);
+    for (const auto& a : p.architectures) field(a);
+    f += "| ";
+    for (const auto& flag : p.flags) field(flag);
+    for (const oci::SeccompRule& r : p.syscalls) {
+        f += "\n";
+        for (const auto& name : r.names) field(name);
+        f += "| ";
+        field(r.action);
+        number(r.errno_ret);
+        for (const oci::SeccompArg& a : r.args) {
+            number(a.index);
+            number(a.value);
+            number(a.value_two);
+            field(a.op);
+        }
+    }
+    return f;
+}
 
-CompiledSeccomp compile_seccomp(const oci::Seccomp& profile) {
+// Compiled programs are kept in a directory only root can write, on a
+// tmpfs (gone at reboot, with the kernel that may change): compiling the
+// built-in profile takes ~10 ms, reading it back ~0.05 ms, and both the
+// one-shot front ends (rusty-runtime, rusty-supervisor on one file) would
+// pay the compile at every start. A file holds the whole fingerprint, so a
+// hash collision is a miss, never another program.
+constexpr const char* kCacheDir = "/run/rusty/seccomp";
+
+bool cache_dir_trusted(bool create) {
+    for (const char* dir : {"/run/rusty", kCacheDir}) {
+        if (create && ::mkdir(dir, 0700) < 0 && errno != EEXIST) return false;
+        struct stat st {};
+        if (::lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022) != 0)
+            return false;
+    }
+    return true;
+}
+
+std::string cache_file(const std::string& fp) {
+    char name[32];
+    std::snprintf(name, sizeof name, "/%016zx.bpf", std::hash<std::string>{}(fp));
+    return kCacheDir + std::string(name);
+}
+
+std::optional<CompiledSeccomp> cache_read(const std::string& fp) {
+    if (!cache_dir_trusted(false)) return std::nullopt;
+    UniqueFd fd(::open(cache_file(fp).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return std::nullopt;
+    std::string bytes;
+    try {
+        bytes = read_all(fd.get(), "read(seccomp cache)");
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+    // fingerprint NUL flags NUL program
+    if (bytes.size() <= fp.size() + 1 || bytes.compare(0, fp.size(), fp) != 0 || bytes[fp.size()] != '\0')
+        return std::nullopt;
+    const std::size_t flags_end = bytes.find('\0', fp.size() + 1);
+    if (flags_end == std::string::npos) return std::nullopt;
+    CompiledSeccomp c;
+    c.flags = static_cast<unsigned>(std::strtoul(bytes.c_str() + fp.size() + 1, nullptr, 10));
+    c.filter = bytes.substr(flags_end + 1);
+    if (c.filter.empty() || c.filter.size() % sizeof(sock_filter) != 0) return std::nullopt;
+    return c;
+}
+
+void cache_write(const std::string& fp, const CompiledSeccomp& c) {
+    if (!cache_dir_trusted(true)) return;
+    try {
+        write_file_atomic(cache_file(fp), fp + '\0' + std::to_string(c.flags) + '\0' + c.filter);
+    } catch (const Error&) {
+        // A full /run: compile again next time.
+    }
+}
+
+CompiledSeccomp compile_uncached(const oci::Seccomp& profile) {
     const std::uint32_t default_action =
         action_of(profile.default_action, profile.default_errno_ret, "seccomp: defaultAction");
     FilterContext filter(default_action);
@@ -250,6 +337,16 @@ CompiledSeccomp compile_seccomp(const oci::Seccomp& profile) {
     if (compiled.filter.size() / sizeof(sock_filter) > BPF_MAXINSNS)
         throw Error("seccomp: the program has " + std::to_string(compiled.filter.size() / sizeof(sock_filter)) +
                     " instructions; the kernel takes at most " + std::to_string(BPF_MAXINSNS));
+    return compiled;
+}
+
+}  // namespace
+
+CompiledSeccomp compile_seccomp(const oci::Seccomp& profile) {
+    const std::string fp = fingerprint(profile);
+    if (std::optional<CompiledSeccomp> cached = cache_read(fp)) return *cached;
+    CompiledSeccomp compiled = compile_uncached(profile);
+    cache_write(fp, compiled);
     return compiled;
 }
 

@@ -17,6 +17,8 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <filesystem>
+#include <set>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -471,3 +473,43 @@ TEST_CASE("containers get the built-in seccomp profile unless security_opt says 
 }
 
 }  // namespace rusty::test
+
+TEST_CASE("compiled programs are cached in /run/rusty/seccomp; a damaged entry is compiled again", "[seccomp]") {
+    namespace fs = std::filesystem;
+    // A profile no other test or program has: its own cache entry.
+    rusty::oci::Seccomp profile;
+    profile.default_action = "SCMP_ACT_ALLOW";
+    rusty::oci::SeccompRule rule;
+    rule.names = {"mkdir"};
+    rule.action = "SCMP_ACT_ERRNO";
+    rule.errno_ret = 1000 + static_cast<std::uint32_t>(::getpid() % 3000);
+    profile.syscalls.push_back(rule);
+
+    const fs::path dir = "/run/rusty/seccomp";
+    auto entries = [&] {
+        std::set<fs::path> out;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(dir, ec)) out.insert(e.path());
+        return out;
+    };
+    const std::set<fs::path> before = entries();
+    const rusty::lifecycle::CompiledSeccomp first = rusty::lifecycle::compile_seccomp(profile);
+    std::set<fs::path> added;
+    for (const fs::path& p : entries())
+        if (!before.contains(p)) added.insert(p);
+    REQUIRE(added.size() == 1);
+    const fs::path entry = *added.begin();
+    CHECK((fs::status(dir).permissions() & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
+    std::ifstream in(entry, std::ios::binary);
+    const std::string stored((std::istreambuf_iterator<char>(in)), {});
+    CHECK(stored.size() > first.filter.size());
+    CHECK(stored.compare(stored.size() - first.filter.size(), first.filter.size(), first.filter) == 0);
+
+    // Read back: the same program.
+    CHECK(rusty::lifecycle::compile_seccomp(profile) == first);
+    // Damaged (half an instruction cut off): compiled again, and rewritten.
+    fs::resize_file(entry, fs::file_size(entry) - 3);
+    CHECK(rusty::lifecycle::compile_seccomp(profile) == first);
+    CHECK(fs::file_size(entry) == stored.size());
+    fs::remove(entry);
+}
