@@ -102,7 +102,8 @@ public:
             throw_sys("open(\"" + dir_.string() + "\")");
         }
         if (::flock(fd_.get(), LOCK_EX) < 0) throw_sys("flock(\"" + dir_.string() + "\")");
-        // Deleted while we waited for the lock.
+        // Deleted while we waited for the lock, or left by a create that
+        // died before its end (a create in progress holds the lock).
         if (!create && ::access((dir_ / "state.json").c_str(), F_OK) < 0 && errno == ENOENT)
             fail("container does not exist");
     }
@@ -446,7 +447,14 @@ void Runtime::create(const std::string& id, const CreateOptions& options) {
     sys::Pipe setup_error = sys::make_pipe();
     lifecycle::InitFds fds = inherited_stdio(console.get(), setup_error.write.get());
     const ino_t own_mount_ns = sys::namespace_inode("mnt");
-    if (pid_ns && ::setns(pid_ns.get(), CLONE_NEWPID) < 0) throw_sys("linux.namespaces: setns(pid)");
+    // Joining a pid namespace changes where our next child is born: the
+    // init there, and then back, so that hooks run in the runtime's own.
+    UniqueFd own_pid_ns;
+    if (pid_ns) {
+        own_pid_ns.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+        if (!own_pid_ns) throw_sys("open(\"/proc/self/ns/pid\")");
+        if (::setns(pid_ns.get(), CLONE_NEWPID) < 0) throw_sys("linux.namespaces: setns(pid)");
+    }
 
     sys::Clone3Request clone;
     clone.flags = clone_flags;
@@ -458,8 +466,10 @@ void Runtime::create(const std::string& id, const CreateOptions& options) {
         ::setsid();
         lifecycle::run_container_init(request, fds, own_mount_ns);
     }
-    if (pid < 0) throw_sys("clone3");
-    undo.init_pidfd.reset(pidfd);
+    const int clone_errno = errno;
+    if (pid > 0) undo.init_pidfd.reset(pidfd);
+    if (own_pid_ns && ::setns(own_pid_ns.get(), CLONE_NEWPID) < 0) throw_sys("setns(back to the runtime's pid namespace)");
+    if (pid < 0) throw_sys("clone3", clone_errno);
     setup_error.write.reset();
     hook_sock.second.reset();
     console.reset();
@@ -634,12 +644,23 @@ void Runtime::kill(const std::string& id, const std::string& signal, bool all) {
 }
 
 void Runtime::remove(const std::string& id, bool force) {
+    check_id(id);  // before any path is made of it, below too
     std::optional<Locked> locked;
     try {
         locked.emplace(root_, id, false);
     } catch (const RuntimeError&) {
-        if (force) return;  // as runc: --force on a container that is gone is no error
-        throw;
+        if (!force) throw;
+        // As runc: --force on a container that is gone is no error. A
+        // directory without state is what a create killed half way left
+        // (one in progress holds the lock): it goes.
+        const fs::path dir = root_ / id;
+        UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (fd && ::flock(fd.get(), LOCK_EX) == 0 && ::access((dir / "state.json").c_str(), F_OK) < 0 &&
+            errno == ENOENT) {
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+        }
+        return;
     }
     Saved saved = load(*locked);
     UniqueFd pidfd;

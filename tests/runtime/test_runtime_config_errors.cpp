@@ -111,3 +111,32 @@ TEST_CASE("create refuses an id that exists", "[runtime]") {
     CHECK(b.remove("dup").code == 0);
     CHECK_NO_CGROUP(b.cgroup_path("dup"));
 }
+
+TEST_CASE("delete --force clears what a create killed half way left; ids are never paths", "[runtime]") {
+    Bundle b("stale");
+    // A directory without state.json: a create killed before its end.
+    fs::create_directories(b.root() / "half");
+    Result plain = b.rt({"delete", "half"});
+    CHECK(plain.code == 1);
+    CHECK(contains(plain.err, "does not exist"));
+    CHECK(fs::exists(b.root() / "half"));
+    Result forced = b.rt({"delete", "--force", "half"});
+    INFO(forced.describe());
+    CHECK(forced.code == 0);
+    CHECK_FALSE(fs::exists(b.root() / "half"));
+    // The id can be used again.
+    b.set_args({"true"});
+    CHECK(b.create("half").code == 0);
+    CHECK(b.remove("half", true).code == 0);
+
+    // An id naming a path is refused before anything is touched, --force too.
+    fs::create_directories(b.root() / "keep");
+    for (const char* id : {"..", ".", "a/b", "../keep"}) {
+        Result r = b.rt({"delete", "--force", id});
+        INFO(id << ": " << r.describe());
+        CHECK(r.code == 1);
+        CHECK(contains(r.err, "invalid container id"));
+    }
+    CHECK(fs::exists(b.root() / "keep"));
+    CHECK(fs::exists(b.tmp()));
+}
