@@ -4,9 +4,10 @@
 #   rusty-bench-idle      what 100 and 500 sleeping containers cost the supervisor;
 #   rusty-bench-start     where a start's time goes, phase by phase, from the
 #                         program's own clocks (without and with the start pool);
-#   rusty-bench-compare   start latency of the floor, crun, runc, the rusty
-#                         one-shot CLI and a running rusty-supervisor, side by
-#                         side: back to back, after idle, bursts of 10/50/200;
+#   rusty-bench-compare   start latency of the floor, crun, runc, rusty-runtime,
+#                         the rusty one-shot CLI and a running rusty-supervisor,
+#                         side by side: back to back, after idle, bursts of
+#                         10/50/200;
 # folded into one report, bench/results/startup.md, .json (every sample, the
 # machine, the exact command lines) and .svg (latency CDFs).
 #
