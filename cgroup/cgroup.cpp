@@ -30,8 +30,14 @@ void write_value(const fs::path& file, std::string_view value, bool create) {
     const int flags = O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0);
     UniqueFd fd(::open(file.c_str(), flags, 0644));
     if (!fd) throw_sys("open(" + quoted(file) + ")");
-    if (::write(fd.get(), value.data(), value.size()) < 0)
-        throw_sys("write(" + quoted(file) + ", \"" + std::string(value) + "\")");
+    // Setting a v1 memory limit checks for pending signals first and
+    // returns EINTR; io_uring task work counts as one (TIF_NOTIFY_SIGNAL),
+    // and the supervisor's reactor has such work queued all the time.
+    ssize_t n;
+    do {
+        n = ::write(fd.get(), value.data(), value.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) throw_sys("write(" + quoted(file) + ", \"" + std::string(value) + "\")");
 }
 
 // True when it made the directory, false when it was there already.

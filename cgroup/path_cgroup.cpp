@@ -20,8 +20,14 @@ std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
 void write_value(const fs::path& file, std::string_view value) {
     UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd) throw_sys("open(" + quoted(file) + ")");
-    if (::write(fd.get(), value.data(), value.size()) < 0)
-        throw_sys("write(" + quoted(file) + ", \"" + std::string(value) + "\")");
+    // Setting a v1 memory limit checks for pending signals first and
+    // returns EINTR; io_uring task work counts as one (TIF_NOTIFY_SIGNAL),
+    // and the supervisor's reactor has such work queued all the time.
+    ssize_t n;
+    do {
+        n = ::write(fd.get(), value.data(), value.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) throw_sys("write(" + quoted(file) + ", \"" + std::string(value) + "\")");
 }
 
 std::vector<std::string> parts_of(const std::string& path) {
