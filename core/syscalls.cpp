@@ -91,10 +91,21 @@ std::pair<UniqueFd, UniqueFd> make_socketpair(int type) {
 }
 
 void send_with_fds(int sock, std::span<const std::byte> data, std::span<const int> fds) {
-    iovec iov{const_cast<std::byte*>(data.data()), data.size()};
+    const std::span<const std::byte> parts[] = {data};
+    send_with_fds(sock, std::span<const std::span<const std::byte>>(parts), fds);
+}
+
+void send_with_fds(int sock, std::span<const std::span<const std::byte>> parts, std::span<const int> fds) {
+    iovec iov[8];
+    if (parts.size() > std::size(iov)) throw Error("sendmsg: more than 8 parts");
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        iov[i] = iovec{const_cast<std::byte*>(parts[i].data()), parts[i].size()};
+        total += parts[i].size();
+    }
     msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = parts.size();
     std::vector<char> control;
     if (!fds.empty()) {
         control.resize(CMSG_SPACE(sizeof(int) * fds.size()));
@@ -111,7 +122,7 @@ void send_with_fds(int sock, std::span<const std::byte> data, std::span<const in
         n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
     if (n < 0) throw_sys("sendmsg");
-    if (static_cast<std::size_t>(n) != data.size()) throw Error("sendmsg: short write");
+    if (static_cast<std::size_t>(n) != total) throw Error("sendmsg: short write");
 }
 
 Received recv_with_fds(int sock, std::span<std::byte> buffer, std::size_t max_fds) {

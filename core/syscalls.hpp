@@ -66,6 +66,8 @@ std::pair<UniqueFd, UniqueFd> make_socketpair(int type);
 
 // Sends `data` plus `fds` (SCM_RIGHTS) as one message. Throws on failure.
 void send_with_fds(int sock, std::span<const std::byte> data, std::span<const int> fds);
+// The same, the message gathered from `parts` (at most 8).
+void send_with_fds(int sock, std::span<const std::span<const std::byte>> parts, std::span<const int> fds);
 
 struct Received {
     std::size_t size = 0;           // 0 means the peer closed the socket

@@ -439,6 +439,9 @@ reactor::Task<void> ContainerActor::run_once() {
         }
         SpawnedInit init = co_await spawn_init(request, stdio, std::move(stub));
         steps_.spawned = std::chrono::steady_clock::now();
+        // This frame lives as long as the container runs; the request (a copy
+        // of the spec, the security plan) was for the spawn only.
+        request = SpawnRequest{};
         out.write.reset();
         err.write.reset();
         in.read.reset();

@@ -379,12 +379,19 @@ std::vector<int> request_fds(SpawnRequest& request, StdioFds stdio, int cgroup_f
     return fds;
 }
 
-std::string encode_request(const SpawnRequest& request) {
-    std::string bytes = encode(request);
-    if (bytes.size() > kMaxMessage)
-        throw Error("spawn request of " + std::to_string(bytes.size()) + " bytes is over the " +
+EncodedRequest encode_request(const SpawnRequest& request) {
+    EncodedRequest encoded{encode_head(request), request.security.seccomp_filter};
+    const std::size_t size = encoded.head.size() + encoded.program.size();
+    if (size > kMaxMessage)
+        throw Error("spawn request of " + std::to_string(size) + " bytes is over the " +
                     std::to_string(kMaxMessage / 1024) + " KiB limit; shorten the command or environment");
-    return bytes;
+    return encoded;
+}
+
+void send_request(int sock, const EncodedRequest& request, std::span<const int> fds) {
+    const std::span<const std::byte> parts[] = {std::as_bytes(std::span(request.head)),
+                                                std::as_bytes(std::span(request.program.str()))};
+    sys::send_with_fds(sock, std::span<const std::span<const std::byte>>(parts), fds);
 }
 
 SpawnReply decode_reply(std::span<const std::byte> bytes) {
@@ -419,10 +426,12 @@ reactor::Task<SpawnedInit> HelperClient::ask(SpawnRequest request, std::vector<i
     Pending pending(socket_.get_executor());
     pending.wakeup.expires_at(asio::steady_timer::time_point::max());
     request.id = next_id_++;
-    const std::string bytes = encode_request(request);
+    const std::uint64_t id = request.id;
+    const EncodedRequest encoded = encode_request(request);
+    request = SpawnRequest{};  // the frame waits for the reply: keep only what it needs
     for (;;) {
         try {
-            sys::send_with_fds(socket_.native_handle(), std::as_bytes(std::span(bytes)), fds);
+            send_request(socket_.native_handle(), encoded, fds);
             break;
         } catch (const Error& e) {
             if (e.sys_errno() != EAGAIN) throw e.context("send spawn request to the helper");
@@ -430,7 +439,7 @@ reactor::Task<SpawnedInit> HelperClient::ask(SpawnRequest request, std::vector<i
         co_await socket_.async_wait(asio::posix::stream_descriptor::wait_write, asio::use_awaitable);
         if (closed_) throw Error("the helper process is gone");
     }
-    pending_.emplace(request.id, &pending);
+    pending_.emplace(id, &pending);
     // The wait ends when run() cancels the timer: with a reply, or because
     // the helper is gone.
     co_await pending.wakeup.async_wait(asio::as_tuple(asio::use_awaitable));

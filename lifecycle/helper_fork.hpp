@@ -113,8 +113,18 @@ private:
 // The fds that go with a spawn request, in the order of messages.hpp; sets
 // the request's has_* flags to match.
 std::vector<int> request_fds(SpawnRequest& request, StdioFds stdio, int cgroup_fd, int container_pidfd);
-// The request's bytes; throws when they exceed what the receiver reads.
-std::string encode_request(const SpawnRequest& request);
+// A spawn request as it is sent: its JSON head, then its seccomp program,
+// shared with the request rather than copied (a burst of starts would
+// otherwise hold a copy per start in flight).
+struct EncodedRequest {
+    std::string head;
+    SharedBytes program;
+};
+// Throws when the message would exceed what the receiver reads.
+EncodedRequest encode_request(const SpawnRequest& request);
+// One message, with `fds`; throws rusty::Error (sys_errno EAGAIN when the
+// socket is full).
+void send_request(int sock, const EncodedRequest& request, std::span<const int> fds);
 SpawnReply decode_reply(std::span<const std::byte> bytes);
 
 }  // namespace rusty::lifecycle

@@ -66,7 +66,7 @@ SecurityPlan decode_security(const json& j, std::string_view filter) {
     if (j.at("seccomp_filter_size").get<std::size_t>() != filter.size())
         throw Error("malformed spawn request: seccomp program of " + std::to_string(filter.size()) + " bytes, " +
                     j.at("seccomp_filter_size").dump() + " announced");
-    p.seccomp_filter = filter;
+    p.seccomp_filter = std::string(filter);
     p.seccomp_flags = j.at("seccomp_flags").get<unsigned>();
     p.masked_paths = j.at("masked_paths").get<std::vector<std::string>>();
     p.readonly_paths = j.at("readonly_paths").get<std::vector<std::string>>();
@@ -105,7 +105,9 @@ std::string setup_story(std::string_view got, InitSteps* steps) {
 
 // JSON keeps the wire format readable in strace and easy to extend; a spawn
 // request is a few hundred bytes, so its cost is noise beside clone3.
-std::string encode(const SpawnRequest& r) {
+std::string encode(const SpawnRequest& r) { return encode_head(r) + r.security.seccomp_filter.str(); }
+
+std::string encode_head(const SpawnRequest& r) {
     const ContainerSpec& s = r.spec;
     json j = {
         {"id", r.id},
@@ -136,7 +138,6 @@ std::string encode(const SpawnRequest& r) {
     // A dumped JSON text holds no raw NUL, so the first one ends it.
     std::string bytes = j.dump();
     bytes += '\0';
-    bytes += r.security.seccomp_filter;
     return bytes;
 }
 

@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,28 @@ struct RootfsPlan {
     std::filesystem::path notify_dir;
 };
 
+// Immutable bytes shared by every copy: a compiled seccomp program (~15 KB)
+// is held by each running container's request, and 500 containers of one
+// profile would otherwise hold 500 copies.
+class SharedBytes {
+public:
+    SharedBytes() = default;
+    SharedBytes(std::string bytes)  // NOLINT: implicit, as a string
+        : bytes_(bytes.empty() ? nullptr : std::make_shared<const std::string>(std::move(bytes))) {}
+    const std::string& str() const {
+        static const std::string kEmpty;
+        return bytes_ ? *bytes_ : kEmpty;
+    }
+    bool empty() const { return str().empty(); }
+    std::size_t size() const { return str().size(); }
+    const char* data() const { return str().data(); }
+    void clear() { bytes_.reset(); }
+    bool operator==(const SharedBytes& other) const { return bytes_ == other.bytes_ || str() == other.str(); }
+
+private:
+    std::shared_ptr<const std::string> bytes_;
+};
+
 // The privileges and kernel surface a container's processes get, shared by
 // both front ends: the supervisor fills it from fleet.json (cap_add,
 // cap_drop, security_opt, privileged), rusty-runtime from config.json.
@@ -64,7 +87,7 @@ struct SecurityPlan {
     bool no_new_privileges = true;
     // A compiled seccomp program (struct sock_filter[], as
     // seccomp_export_bpf writes it), loaded last before execve; empty: none.
-    std::string seccomp_filter;
+    SharedBytes seccomp_filter;
     unsigned seccomp_flags = 0;  // SECCOMP_FILTER_FLAG_*
     // Paths under the container's root: masked (a file by /dev/null, a
     // directory by an empty read-only tmpfs) and made read-only.
@@ -180,7 +203,12 @@ inline constexpr const char* kDiedDuringSetup = "the container's init died durin
 // a word. The init's steps go to `steps` when given and present.
 std::string setup_story(std::string_view bytes, InitSteps* steps = nullptr);
 
+// The whole message: encode_head(), then the seccomp program, raw.
 std::string encode(const SpawnRequest& request);
+// The JSON and the NUL that ends it: what precedes the seccomp program, so
+// that a sender can gather the (shared) program into the same message
+// without copying it.
+std::string encode_head(const SpawnRequest& request);
 SpawnRequest decode_spawn_request(std::string_view bytes);
 std::string encode(const SpawnReply& reply);
 SpawnReply decode_spawn_reply(std::string_view bytes);

@@ -30,22 +30,30 @@ std::mutex cache_mutex;
 
 // The built-in profile, per set of the capabilities that change it: one
 // compilation per process for containers with the default set.
-std::string compiled_default(std::uint64_t capabilities, unsigned& flags) {
-    static std::map<std::uint64_t, CompiledSeccomp> cache;
+// Programs as plans hold them: one copy of the bytes, shared by every plan.
+struct Program {
+    SharedBytes filter;
+    unsigned flags = 0;
+};
+
+Program shared(CompiledSeccomp compiled) { return {std::move(compiled.filter), compiled.flags}; }
+
+SharedBytes compiled_default(std::uint64_t capabilities, unsigned& flags) {
+    static std::map<std::uint64_t, Program> cache;
     const std::uint64_t key = capabilities & seccomp_capability_gates();
     std::lock_guard lock(cache_mutex);
     auto it = cache.find(key);
-    if (it == cache.end()) it = cache.emplace(key, compile_seccomp(default_seccomp_profile(key))).first;
+    if (it == cache.end()) it = cache.emplace(key, shared(compile_seccomp(default_seccomp_profile(key)))).first;
     flags = it->second.flags;
     return it->second.filter;
 }
 
 // A profile file, compiled again only when the file changed (another inode,
 // size or modification time): a start costs a stat.
-std::string compiled_file(const std::string& path, unsigned& flags) {
+SharedBytes compiled_file(const std::string& path, unsigned& flags) {
     struct Entry {
         std::tuple<dev_t, ino_t, off_t, long, long> identity;
-        CompiledSeccomp compiled;
+        Program compiled;
     };
     static std::map<std::string, Entry> cache;
     struct stat info;
@@ -56,7 +64,7 @@ std::string compiled_file(const std::string& path, unsigned& flags) {
     std::lock_guard lock(cache_mutex);
     auto it = cache.find(path);
     if (it == cache.end() || it->second.identity != identity) {
-        Entry entry{identity, compile_seccomp(load_seccomp_profile(path))};
+        Entry entry{identity, shared(compile_seccomp(load_seccomp_profile(path)))};
         it = cache.insert_or_assign(path, std::move(entry)).first;
     }
     flags = it->second.compiled.flags;

@@ -258,10 +258,10 @@ reactor::Task<SpawnedInit> StubPool::start(Stub& stub, SpawnRequest request, Std
     request.id = 1;
     request.cgroup_join.clear();  // joined by the stub
     const std::vector<int> fds = request_fds(request, stdio, cgroup_fd, -1);
-    const std::string bytes = encode_request(request);
+    const EncodedRequest encoded = encode_request(request);
     for (;;) {
         try {
-            sys::send_with_fds(stub.socket.native_handle(), std::as_bytes(std::span(bytes)), fds);
+            send_request(stub.socket.native_handle(), encoded, fds);
             break;
         } catch (const Error& e) {
             if (e.sys_errno() != EAGAIN) throw e.context("send the spawn request to a pool stub");
