@@ -24,22 +24,6 @@ namespace {
 
 std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
 
-// cgroupfs interface files exist already; in a stand-in tree (tests) they are
-// created by the write, as the kernel would have made them.
-void write_value(const fs::path& file, std::string_view value, bool create) {
-    const int flags = O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0);
-    UniqueFd fd(::open(file.c_str(), flags, 0644));
-    if (!fd) throw_sys("open(" + quoted(file) + ")");
-    // Setting a v1 memory limit checks for pending signals first and
-    // returns EINTR; io_uring task work counts as one (TIF_NOTIFY_SIGNAL),
-    // and the supervisor's reactor has such work queued all the time.
-    ssize_t n;
-    do {
-        n = ::write(fd.get(), value.data(), value.size());
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) throw_sys("write(" + quoted(file) + ", \"" + std::string(value) + "\")");
-}
-
 // True when it made the directory, false when it was there already.
 bool make_dir(const fs::path& dir) {
     if (::mkdir(dir.c_str(), 0755) == 0) return true;
@@ -87,7 +71,7 @@ void inherit_cpuset(const fs::path& dir, bool create) {
     for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
         std::optional<std::string> own = try_read(dir / file);
         if (own && own->find_first_not_of(" \n") != std::string::npos) continue;
-        write_value(dir / file, read_file(dir.parent_path() / file), create);
+        write_file(dir / file, read_file(dir.parent_path() / file), create);
     }
 }
 
@@ -112,6 +96,20 @@ std::string read_file(const fs::path& path) {
         if (n == 0) return text;
         text.append(chunk, static_cast<std::size_t>(n));
     }
+}
+
+void write_file(const fs::path& file, std::string_view value, bool create) {
+    const int flags = O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0);
+    UniqueFd fd(::open(file.c_str(), flags, 0644));
+    if (!fd) throw_sys("open(" + quoted(file) + ")");
+    // Setting a v1 memory limit checks for pending signals first and
+    // returns EINTR; io_uring task work counts as one (TIF_NOTIFY_SIGNAL),
+    // and the supervisor's reactor has such work queued all the time.
+    ssize_t n;
+    do {
+        n = ::write(fd.get(), value.data(), value.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) throw_sys("write(" + quoted(file) + ", \"" + std::string(value) + "\")");
 }
 
 std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key) {
@@ -174,8 +172,8 @@ bool ContainerCgroup::populated() const {
 bool ContainerCgroup::can_freeze() const { return !v2_dir_.empty() || v1_dirs_.contains("freezer"); }
 
 void ContainerCgroup::freeze(bool frozen) const {
-    if (!v2_dir_.empty()) return write_value(v2_dir_ / "cgroup.freeze", frozen ? "1" : "0", stand_in_);
-    if (auto dir = v1_dir("freezer")) return write_value(*dir / "freezer.state", frozen ? "FROZEN" : "THAWED", stand_in_);
+    if (!v2_dir_.empty()) return write_file(v2_dir_ / "cgroup.freeze", frozen ? "1" : "0", stand_in_);
+    if (auto dir = v1_dir("freezer")) return write_file(*dir / "freezer.state", frozen ? "FROZEN" : "THAWED", stand_in_);
     throw Error("cgroup " + path_ + ": pausing needs cgroup v2 or the v1 freezer controller");
 }
 
@@ -187,7 +185,7 @@ bool ContainerCgroup::frozen() const {
 
 void ContainerCgroup::kill() const {
     if (!v2_dir_.empty() && ::access((v2_dir_ / "cgroup.kill").c_str(), W_OK) == 0) {
-        write_value(v2_dir_ / "cgroup.kill", "1", false);
+        write_file(v2_dir_ / "cgroup.kill", "1", false);
         return;
     }
     // No cgroup.kill (v1, or v2 before Linux 5.14): freeze so that no new
@@ -376,7 +374,7 @@ void FleetCgroups::enable_v2_controllers() {
             if (v2_enabled_.empty()) return;
             std::string enable;
             for (const std::string& c : v2_enabled_) enable += (enable.empty() ? "+" : " +") + c;
-            write_value(dir / "cgroup.subtree_control", enable, layout_.stand_in());
+            write_file(dir / "cgroup.subtree_control", enable, layout_.stand_in());
             continue;
         }
         const std::string enabled = read_file(dir / "cgroup.subtree_control");
@@ -510,7 +508,7 @@ void FleetCgroups::write_limits(ContainerCgroup& cg, const ContainerSpec& spec) 
         if (cg.where_[w.controller] == Version::None) continue;  // best effort: warned at check time
         const fs::path dir = cg.where_[w.controller] == Version::V2 ? cg.v2_dir_ : *cg.v1_dir(w.controller);
         try {
-            write_value(dir / w.file, w.value, create_files);
+            write_file(dir / w.file, w.value, create_files);
         } catch (const Error& e) {
             if (w.optional && e.sys_errno() == ENOENT) continue;
             throw e.context(w.field);

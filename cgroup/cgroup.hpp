@@ -184,6 +184,10 @@ private:
 
 // Interface-file helpers, shared with the watches and tests.
 std::string read_file(const std::filesystem::path& path);
+// Writes `value` to an interface file (retrying on EINTR). With `create`
+// (a stand-in tree in tests) the file is made, as the kernel would have.
+// Throws rusty::Error naming the file and the value.
+void write_file(const std::filesystem::path& file, std::string_view value, bool create = false);
 // "key value" lines (cgroup.events, memory.events, cpu.stat): the value of `key`.
 std::optional<std::uint64_t> keyed_value(std::string_view text, std::string_view key);
 

@@ -17,19 +17,6 @@ namespace {
 
 std::string quoted(const fs::path& path) { return "\"" + path.string() + "\""; }
 
-void write_value(const fs::path& file, std::string_view value) {
-    UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) throw_sys("open(" + quoted(file) + ")");
-    // Setting a v1 memory limit checks for pending signals first and
-    // returns EINTR; io_uring task work counts as one (TIF_NOTIFY_SIGNAL),
-    // and the supervisor's reactor has such work queued all the time.
-    ssize_t n;
-    do {
-        n = ::write(fd.get(), value.data(), value.size());
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) throw_sys("write(" + quoted(file) + ", \"" + std::string(value) + "\")");
-}
-
 std::vector<std::string> parts_of(const std::string& path) {
     std::vector<std::string> out;
     for (std::string_view part : split(path, '/'))
@@ -49,7 +36,7 @@ fs::path make_path(const fs::path& root, const std::vector<std::string>& parts, 
         for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
             std::string own = read_file(dir / file);
             if (own.find_first_not_of(" \n") != std::string::npos) continue;
-            write_value(dir / file, read_file(dir.parent_path() / file));
+            write_file(dir / file, read_file(dir.parent_path() / file));
         }
     }
     std::string procs = read_file(dir / "cgroup.procs");
@@ -66,7 +53,7 @@ void write_limits(const Layout& layout, const Resources& r, const fs::path& v2_d
         else if (auto it = v1_dirs.find(w.controller); it != v1_dirs.end()) dir = it->second;
         if (dir.empty()) continue;
         try {
-            write_value(dir / w.file, w.value);
+            write_file(dir / w.file, w.value);
         } catch (const Error& e) {
             if (w.optional && e.sys_errno() == ENOENT) continue;
             throw e.context(w.field);
@@ -106,7 +93,7 @@ ContainerCgroup PathCgroups::create(const Layout& layout, const std::string& pat
         std::string enable;
         for (const std::string& c : v2_needed) enable += (enable.empty() ? "+" : " +") + c;
         for (const std::string& part : parts) {
-            if (!enable.empty()) write_value(dir / "cgroup.subtree_control", enable);
+            if (!enable.empty()) write_file(dir / "cgroup.subtree_control", enable);
             dir /= part;
             if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_sys("mkdir(" + quoted(dir) + ")");
         }
@@ -177,7 +164,7 @@ void PathCgroups::update(const Layout& layout, ContainerCgroup& cg, const Resour
         cg.where_[c] = Version::V1;
         for (pid_t pid : cg.pids()) {
             try {
-                write_value(dir / "cgroup.procs", std::to_string(pid));
+                write_file(dir / "cgroup.procs", std::to_string(pid));
             } catch (const Error& e) {
                 if (e.sys_errno() != ESRCH) throw;  // gone meanwhile
             }
@@ -190,7 +177,7 @@ bool PathCgroups::write_device_rules(const ContainerCgroup& cg, const std::vecto
     auto dir = cg.v1_dir("devices");
     if (!dir) return false;
     for (const DeviceAccess& rule : rules)
-        write_value(*dir / (rule.allow ? "devices.allow" : "devices.deny"), rule.rule);
+        write_file(*dir / (rule.allow ? "devices.allow" : "devices.deny"), rule.rule);
     return true;
 }
 
