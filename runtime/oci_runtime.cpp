@@ -61,18 +61,30 @@ std::string read_text(const fs::path& path) {
     return out.str();
 }
 
-// Field 22 of /proc/<pid>/stat: tells a pid's process from a later one that
-// reuses the number.
-std::optional<std::uint64_t> start_time(pid_t pid) {
+// What a status needs of /proc/<pid>/stat: the state letter, and the start
+// time (field 22), which tells a pid's process from a later one that reuses
+// the number.
+struct ProcStat {
+    char state = 0;
+    std::uint64_t start = 0;
+};
+
+std::optional<ProcStat> proc_stat(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string text;
     if (!in || !std::getline(in, text)) return std::nullopt;
     const auto paren = text.rfind(')');
-    if (paren == std::string::npos) return std::nullopt;
+    if (paren == std::string::npos || paren + 2 >= text.size()) return std::nullopt;
     std::istringstream fields(text.substr(paren + 2));
+    ProcStat stat;
     std::string field;
-    for (int i = 3; i <= 22 && fields >> field; ++i)
-        if (i == 22) return std::stoull(field);
+    for (int i = 3; i <= 22 && fields >> field; ++i) {
+        if (i == 3) stat.state = field.front();
+        if (i == 22) {
+            stat.start = std::stoull(field);
+            return stat;
+        }
+    }
     return std::nullopt;
 }
 
@@ -133,24 +145,21 @@ Saved load(const Locked& locked) {
 }
 
 // The container's status from its init's liveness and the exec fifo.
-std::string status_of(const Locked& locked, const json& state, UniqueFd* pidfd_out = nullptr) {
+std::string status_of(const Locked& locked, const json& state, const cgroup::Layout& layout,
+                      UniqueFd* pidfd_out = nullptr) {
     const pid_t pid = state.value("pid", 0);
     const auto expected = state.value("pid_start", std::uint64_t{0});
     if (pid <= 0) return "stopped";
     UniqueFd pidfd(sys::raw_pidfd_open(pid, 0));
-    if (!pidfd || start_time(pid) != expected) return "stopped";
-    // A zombie (exited, not yet reaped by its parent) is stopped too.
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text;
-    std::getline(stat, text);
-    const auto paren = text.rfind(')');
-    if (paren != std::string::npos && paren + 2 < text.size() && (text[paren + 2] == 'Z' || text[paren + 2] == 'X'))
-        return "stopped";
+    const std::optional<ProcStat> stat = pidfd ? proc_stat(pid) : std::nullopt;
+    // Gone, another process under the pid, or a zombie not yet reaped by
+    // its parent: stopped.
+    if (!stat || stat->start != expected || stat->state == 'Z' || stat->state == 'X') return "stopped";
     if (pidfd_out) *pidfd_out = std::move(pidfd);
     if (::access((locked.dir() / "exec.fifo").c_str(), F_OK) == 0) return "created";
     if (state.contains("cgroup")) {
         try {
-            auto cg = cgroup::PathCgroups::open(cgroup::Layout::detect(), state["cgroup"].get<std::string>());
+            auto cg = cgroup::PathCgroups::open(layout, state["cgroup"].get<std::string>());
             if (cg.can_freeze() && cg.frozen()) return "paused";
         } catch (const std::exception&) {
         }
@@ -360,6 +369,11 @@ json State::to_json() const {
 Runtime::Runtime(fs::path root, std::function<void(const std::string&)> warn)
     : root_(std::move(root)), warn_(std::move(warn)) {}
 
+const cgroup::Layout& Runtime::layout() {
+    if (!layout_) layout_ = cgroup::Layout::detect();
+    return *layout_;
+}
+
 void Runtime::create(const std::string& id, const CreateOptions& options) {
     check_id(id);
     // Everything about the bundle is checked before anything is made.
@@ -384,7 +398,7 @@ void Runtime::create(const std::string& id, const CreateOptions& options) {
 
     Locked locked(root_, id, true);
     CreateUndo undo{locked.dir()};
-    const cgroup::Layout layout = cgroup::Layout::detect();
+    const cgroup::Layout& layout = this->layout();
     std::set<std::string> extra_v1;
     if (layout.v1_root("devices")) extra_v1.insert("devices");
     undo.cgroup = cgroup::PathCgroups::create(layout, cgroup_path, limits_of(linux.resources), extra_v1);
@@ -500,7 +514,7 @@ void Runtime::create(const std::string& id, const CreateOptions& options) {
     }
     read_story(setup_error.read.get(), false);
 
-    json saved = {{"id", id}, {"pid", pid}, {"pid_start", start_time(pid).value_or(0)}, {"bundle", bundle},
+    json saved = {{"id", id}, {"pid", pid}, {"pid_start", proc_stat(pid).value_or(ProcStat{}).start}, {"bundle", bundle},
                   {"rootfs", spec.root_path}, {"created", now_rfc3339()}, {"cgroup", cgroup_path}, {"annotations", spec.annotations}};
     write_file_atomic(locked.dir() / "state.json", saved.dump());
     if (!options.pid_file.empty()) write_file_atomic(options.pid_file, std::to_string(pid));
@@ -511,7 +525,7 @@ void Runtime::start(const std::string& id) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
     UniqueFd pidfd;
-    const std::string status = status_of(locked, saved.state, &pidfd);
+    const std::string status = status_of(locked, saved.state, layout(), &pidfd);
     if (status == "stopped") fail("cannot start a container that has stopped");
     if (status != "created") fail("cannot start an already running container");
     const fs::path fifo = locked.dir() / "exec.fifo";
@@ -595,7 +609,7 @@ int Runtime::run(const std::string& id, const CreateOptions& options, bool detac
 State Runtime::state(const std::string& id) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
-    return to_state(id, saved.state, status_of(locked, saved.state));
+    return to_state(id, saved.state, status_of(locked, saved.state, layout()));
 }
 
 std::vector<State> Runtime::list() {
@@ -632,9 +646,9 @@ void Runtime::kill(const std::string& id, const std::string& signal, bool all) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
     UniqueFd pidfd;
-    const std::string status = status_of(locked, saved.state, &pidfd);
+    const std::string status = status_of(locked, saved.state, layout(), &pidfd);
     if (all && saved.state.contains("cgroup")) {
-        auto cg = cgroup::PathCgroups::open(cgroup::Layout::detect(), saved.state["cgroup"].get<std::string>());
+        auto cg = cgroup::PathCgroups::open(layout(), saved.state["cgroup"].get<std::string>());
         if (sig == SIGKILL) cg.kill();
         else cg.signal_all(sig);
         return;
@@ -664,12 +678,12 @@ void Runtime::remove(const std::string& id, bool force) {
     }
     Saved saved = load(*locked);
     UniqueFd pidfd;
-    const std::string status = status_of(*locked, saved.state, &pidfd);
+    const std::string status = status_of(*locked, saved.state, layout(), &pidfd);
     if (status != "stopped" && status != "created" && !force)
         fail("cannot delete container " + id + " that is not stopped: " + status);
     std::optional<cgroup::ContainerCgroup> cg;
     if (saved.state.contains("cgroup"))
-        cg = cgroup::PathCgroups::open(cgroup::Layout::detect(), saved.state["cgroup"].get<std::string>());
+        cg = cgroup::PathCgroups::open(layout(), saved.state["cgroup"].get<std::string>());
     if (status != "stopped") {
         if (cg) cg->kill();
         if (pidfd) {
@@ -694,23 +708,23 @@ void Runtime::remove(const std::string& id, bool force) {
 void Runtime::pause(const std::string& id) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
-    const std::string status = status_of(locked, saved.state);
+    const std::string status = status_of(locked, saved.state, layout());
     if (status != "running") fail("container not running");
-    cgroup::PathCgroups::open(cgroup::Layout::detect(), saved.state.at("cgroup").get<std::string>()).freeze(true);
+    cgroup::PathCgroups::open(layout(), saved.state.at("cgroup").get<std::string>()).freeze(true);
 }
 
 void Runtime::resume(const std::string& id) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
-    if (status_of(locked, saved.state) != "paused") fail("container not paused");
-    cgroup::PathCgroups::open(cgroup::Layout::detect(), saved.state.at("cgroup").get<std::string>()).freeze(false);
+    if (status_of(locked, saved.state, layout()) != "paused") fail("container not paused");
+    cgroup::PathCgroups::open(layout(), saved.state.at("cgroup").get<std::string>()).freeze(false);
 }
 
 std::vector<pid_t> Runtime::ps(const std::string& id) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
     std::vector<pid_t> pids;
-    auto cg = cgroup::PathCgroups::open(cgroup::Layout::detect(), saved.state.at("cgroup").get<std::string>());
+    auto cg = cgroup::PathCgroups::open(layout(), saved.state.at("cgroup").get<std::string>());
     const fs::path procs = !cg.v2_dir().empty() ? cg.v2_dir() / "cgroup.procs" : fs::path();
     std::string text;
     if (!procs.empty()) text = read_text(procs);
@@ -736,8 +750,8 @@ void Runtime::update(const std::string& id, const nlohmann::json& resources) {
     for (const std::string& w : parsed.ignored) warn_(w + " is not enforced");
     Locked locked(root_, id, false);
     Saved saved = load(locked);
-    if (status_of(locked, saved.state) == "stopped") fail("container not running");
-    const cgroup::Layout layout = cgroup::Layout::detect();
+    if (status_of(locked, saved.state, layout()) == "stopped") fail("container not running");
+    const cgroup::Layout& layout = this->layout();
     auto cg = cgroup::PathCgroups::open(layout, saved.state.at("cgroup").get<std::string>());
     cgroup::PathCgroups::update(layout, cg, limits_of(parsed));
 }
@@ -746,7 +760,7 @@ int Runtime::exec(const std::string& id, const ExecOptions& options) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
     UniqueFd container_pidfd;
-    const std::string status = status_of(locked, saved.state, &container_pidfd);
+    const std::string status = status_of(locked, saved.state, layout(), &container_pidfd);
     if (status == "stopped") fail("cannot exec in a stopped container");
     if (status == "paused") fail("cannot exec in a paused container");
 
@@ -770,7 +784,7 @@ int Runtime::exec(const std::string& id, const ExecOptions& options) {
     }
     if (process.terminal && options.console_socket.empty()) fail("exec --tty: --console-socket is required");
 
-    const cgroup::Layout layout = cgroup::Layout::detect();
+    const cgroup::Layout& layout = this->layout();
     auto cg = cgroup::PathCgroups::open(layout, saved.state.at("cgroup").get<std::string>());
     SpawnRequest request;
     request.spec.name = id;

@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cgroup/layout.hpp"
 #include "core/oci_spec.hpp"
 
 namespace rusty::runtime {
@@ -92,8 +93,12 @@ public:
     static int parse_signal(const std::string& text);
 
 private:
+    // The host's hierarchies, read once (list() asks for every container's).
+    const cgroup::Layout& layout();
+
     std::filesystem::path root_;
     std::function<void(const std::string&)> warn_;
+    std::optional<cgroup::Layout> layout_;
 };
 
 }  // namespace rusty::runtime
