@@ -1,5 +1,6 @@
 #include "core/clock.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdint>
 #include <ctime>
@@ -20,7 +21,7 @@ std::optional<int> digits(std::string_view text, std::size_t pos, std::size_t wi
 
 }  // namespace
 
-std::string rfc3339_nano(std::chrono::system_clock::time_point t) {
+std::string rfc3339(std::chrono::system_clock::time_point t, int fraction_digits) {
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
     std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
     long frac = static_cast<long>(ns % 1'000'000'000);
@@ -31,8 +32,14 @@ std::string rfc3339_nano(std::chrono::system_clock::time_point t) {
     std::tm tm{};
     ::gmtime_r(&secs, &tm);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    fraction_digits = std::clamp(fraction_digits, 0, 9);
+    if (fraction_digits > 0) {
+        for (int i = fraction_digits; i < 9; ++i) frac /= 10;
+        n += std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ".%0*ld", fraction_digits, frac);
+    }
+    std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), "Z");
     return buf;
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <tuple>
 
 namespace rusty {
 
@@ -139,6 +140,28 @@ std::optional<int> parse_signal(std::string_view text) {
     for (int sig = 1; sig < 32; ++sig) {
         const char* abbrev = sigabbrev_np(sig);
         if (abbrev && name == abbrev) return sig;
+    }
+    // Real-time signals as Docker and runc name them: RTMIN, RTMIN+n,
+    // RTMAX-n, RTMAX (glibc keeps the first two for itself: RTMIN is 34).
+    const int rtmin = SIGRTMIN, rtmax = SIGRTMAX;
+    auto offset = [&](std::string_view rest) -> std::optional<int> {
+        if (rest.empty()) return 0;
+        if (rest.size() > 3 || (rest[0] != '+' && rest[0] != '-')) return std::nullopt;
+        int n = 0;
+        for (char c : rest.substr(1)) {
+            if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+            n = n * 10 + (c - '0');
+        }
+        if (rest.size() == 1) return std::nullopt;
+        return rest[0] == '+' ? n : -n;
+    };
+    for (auto [prefix, base, sign] : {std::tuple{"RTMIN", rtmin, 1}, std::tuple{"RTMAX", rtmax, -1}}) {
+        if (!std::string_view(name).starts_with(prefix)) continue;
+        const std::optional<int> n = offset(std::string_view(name).substr(5));
+        if (!n || *n * sign < 0) return std::nullopt;
+        const int sig = base + *n;
+        if (sig < rtmin || sig > rtmax) return std::nullopt;
+        return sig;
     }
     return std::nullopt;
 }

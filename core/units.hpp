@@ -23,8 +23,9 @@ std::optional<unsigned> parse_cpu_list(std::string_view text);
 // "1.5h", "0s". No sign. nullopt if malformed or over a year.
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
 
-// A signal as Docker takes it: "SIGTERM", "TERM" (any case) or a number
-// from 1 to 64. nullopt if unknown.
+// A signal as Docker and runc take it: "SIGTERM", "TERM" (any case), a
+// real-time one as "RTMIN", "SIGRTMIN+3" or "RTMAX-1", or a number from 1 to
+// 64. nullopt if unknown. The one signal parser of the project.
 std::optional<int> parse_signal(std::string_view text);
 
 }  // namespace rusty

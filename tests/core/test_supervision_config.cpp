@@ -151,8 +151,17 @@ TEST_CASE("parse_signal: names with or without SIG, any case, and numbers", "[su
     CHECK(signal_of("64") == 64);
 }
 
+TEST_CASE("parse_signal: real-time signals as Docker and runc name them", "[supervision]") {
+    CHECK(signal_of("RTMIN") == SIGRTMIN);
+    CHECK(signal_of("SIGRTMIN+3") == SIGRTMIN + 3);
+    CHECK(signal_of("rtmax-1") == SIGRTMAX - 1);
+    CHECK(signal_of("SIGRTMAX") == SIGRTMAX);
+    CHECK(signal_of("RTMIN+30") == SIGRTMAX);
+}
+
 TEST_CASE("parse_signal: unknown names and numbers out of 1..64", "[supervision]") {
-    for (const char* text : {"SIGFOO", "0", "65", "", "SIG", "-1", "15x", "TERM ", "1000000000000", "SIGTERM15"}) {
+    for (const char* text : {"SIGFOO", "0", "65", "", "SIG", "-1", "15x", "TERM ", "1000000000000", "SIGTERM15",
+                             "RTMIN-1", "RTMAX+1", "RTMIN+31", "RTMIN+", "RTMIN3", "RTMAX-", "RTMIN+1x"}) {
         INFO('"' << text << '"');
         CHECK(signal_of(text) == -1);
     }
