@@ -14,6 +14,7 @@
 
 #include "cgroup/limits.hpp"
 #include "core/error.hpp"
+#include "core/file.hpp"
 #include "core/strings.hpp"
 #include "core/syscalls.hpp"
 
@@ -31,16 +32,8 @@ bool make_dir(const fs::path& dir) {
     throw_sys("mkdir(" + quoted(dir) + ")");
 }
 
-std::optional<std::string> try_read(const fs::path& path) {
-    try {
-        return read_file(path);
-    } catch (const Error&) {
-        return std::nullopt;
-    }
-}
-
 std::optional<std::uint64_t> read_number(const fs::path& path) {
-    std::optional<std::string> text = try_read(path);
+    std::optional<std::string> text = try_read_file(path);
     if (!text) return std::nullopt;
     try {
         return std::stoull(*text);
@@ -69,7 +62,7 @@ bool is_cpuset_root(const Layout& layout, const fs::path& root) {
 // no task until given some: copy the parent's.
 void inherit_cpuset(const fs::path& dir, bool create) {
     for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
-        std::optional<std::string> own = try_read(dir / file);
+        std::optional<std::string> own = try_read_file(dir / file);
         if (own && own->find_first_not_of(" \n") != std::string::npos) continue;
         write_file(dir / file, read_file(dir.parent_path() / file), create);
     }
@@ -83,20 +76,6 @@ std::vector<std::string_view> components(std::string_view path) {
 }
 
 }  // namespace
-
-std::string read_file(const fs::path& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw_sys("open(" + quoted(path) + ")");
-    std::string text;
-    char chunk[4096];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_sys("read(" + quoted(path) + ")");
-        if (n == 0) return text;
-        text.append(chunk, static_cast<std::size_t>(n));
-    }
-}
 
 void write_file(const fs::path& file, std::string_view value, bool create) {
     const int flags = O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0);
@@ -224,7 +203,7 @@ void ContainerCgroup::signal_all(int sig) const {
         // that very process, never a later one that reuses the pid.
         UniqueFd pidfd(sys::raw_pidfd_open(pid, 0));
         if (!pidfd) continue;
-        std::optional<std::string> cgroups = try_read("/proc/" + std::to_string(pid) + "/cgroup");
+        std::optional<std::string> cgroups = try_read_file("/proc/" + std::to_string(pid) + "/cgroup");
         if (!cgroups || cgroups->find(member) == std::string::npos) continue;
         sys::raw_pidfd_send_signal(pidfd.get(), sig);
     }
@@ -234,7 +213,7 @@ std::uint64_t ContainerCgroup::oom_kills() const {
     auto memory = memory_events();
     if (!memory) return 0;
     const char* file = memory->version == Version::V2 ? "memory.events" : "memory.oom_control";
-    return keyed_value(try_read(memory->dir / file).value_or(""), "oom_kill").value_or(0);
+    return keyed_value(try_read_file(memory->dir / file).value_or(""), "oom_kill").value_or(0);
 }
 
 Stats ContainerCgroup::stats() const {
@@ -248,7 +227,7 @@ Stats ContainerCgroup::stats() const {
         s.memory_peak_bytes = read_number(memory->dir / "memory.max_usage_in_bytes");
     }
     if (!v2_dir_.empty()) {
-        s.cpu_usage_usec = keyed_value(try_read(v2_dir_ / "cpu.stat").value_or(""), "usage_usec");
+        s.cpu_usage_usec = keyed_value(try_read_file(v2_dir_ / "cpu.stat").value_or(""), "usage_usec");
     } else if (auto dir = v1_dir("cpuacct")) {
         if (auto ns = read_number(*dir / "cpuacct.usage")) s.cpu_usage_usec = *ns / 1000;
     }
@@ -259,8 +238,8 @@ Stats ContainerCgroup::stats() const {
         s.pids = read_number(*dir / "pids.current");
     } else {
         // No pids controller: count the threads the cgroup lists.
-        std::optional<std::string> threads = !v2_dir_.empty() ? try_read(v2_dir_ / "cgroup.threads")
-                                             : !v1_dirs_.empty() ? try_read(v1_dirs_.begin()->second / "tasks")
+        std::optional<std::string> threads = !v2_dir_.empty() ? try_read_file(v2_dir_ / "cgroup.threads")
+                                             : !v1_dirs_.empty() ? try_read_file(v1_dirs_.begin()->second / "tasks")
                                                                  : std::nullopt;
         if (threads) s.pids = parse_pids(*threads).size();
     }
@@ -448,7 +427,7 @@ namespace {
 
 // A leaf of an earlier run: replaced if empty, an error if not.
 void replace_stale_leaf(const fs::path& dir, bool stand_in) {
-    std::optional<std::string> procs = try_read(dir / "cgroup.procs");
+    std::optional<std::string> procs = try_read_file(dir / "cgroup.procs");
     if (procs && !procs->empty())
         throw Error("cgroup " + quoted(dir) + " still holds processes of an earlier run (pids " +
                     std::to_string(parse_pids(*procs).size()) + "); stop them or remove it");

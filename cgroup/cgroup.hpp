@@ -182,8 +182,8 @@ private:
     std::uint64_t next_slot_ = 0;
 };
 
-// Interface-file helpers, shared with the watches and tests.
-std::string read_file(const std::filesystem::path& path);
+// Interface-file helpers, shared with the watches and tests (reading one is
+// rusty::read_file, core/file.hpp).
 // Writes `value` to an interface file (retrying on EINTR). With `create`
 // (a stand-in tree in tests) the file is made, as the kernel would have.
 // Throws rusty::Error naming the file and the value.

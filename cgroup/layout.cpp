@@ -4,6 +4,7 @@
 
 #include "cgroup/cgroup.hpp"
 #include "core/error.hpp"
+#include "core/file.hpp"
 #include "core/strings.hpp"
 
 namespace rusty::cgroup {

@@ -8,6 +8,7 @@
 
 #include "cgroup/limits.hpp"
 #include "core/error.hpp"
+#include "core/file.hpp"
 #include "core/strings.hpp"
 
 namespace rusty::cgroup {

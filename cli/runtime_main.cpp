@@ -14,7 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.hpp"
+#include "core/file.hpp"
 #include "core/error.hpp"
 #include "core/oci_spec.hpp"
 #include "runtime/oci_runtime.hpp"

@@ -22,6 +22,7 @@
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/file.hpp"
 #include "core/oci_spec.hpp"
 #include "core/strings.hpp"
 #include "core/suggest.hpp"
@@ -37,6 +38,11 @@ namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
 constexpr std::size_t max_name_length = 63;
+// Sizes past which a file is refused rather than read: a seccomp profile
+// (Docker's default is 20 KiB) and fleet.json (a thousand containers fit in
+// a few MiB).
+constexpr std::size_t kMaxSeccompProfile = std::size_t{1} << 20;
+constexpr std::size_t kMaxFleetFile = std::size_t{64} << 20;
 
 constexpr std::array<std::string_view, 7> top_level_fields = {
     "name", "containers", "services", "$schema", "cgroup_parent", "best_effort_limits", "pool"};
@@ -607,20 +613,13 @@ std::string check_seccomp_profile(const std::string& text, const std::string& po
     if (fs::path absolute = fs::absolute(path, ignored); !absolute.empty()) path = absolute;
     path = path.lexically_normal();
     const std::string shown = json_quoted(path.string());
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) fail(pointer, shown + ": " + errno_text(errno));
-    struct stat info;
-    if (::fstat(fd.get(), &info) < 0) fail(pointer, shown + ": " + errno_text(errno));
-    if (!S_ISREG(info.st_mode) || info.st_size > (1 << 20))
-        fail(pointer, shown + ": not a regular file of at most 1 MiB");
     std::string content;
-    char buffer[65536];
-    for (;;) {
-        const ssize_t count = ::read(fd.get(), buffer, sizeof buffer);
-        if (count < 0 && errno == EINTR) continue;
-        if (count < 0) fail(pointer, shown + ": " + errno_text(errno));
-        if (count == 0) break;
-        content.append(buffer, static_cast<std::size_t>(count));
+    try {
+        content = read_regular_file(path, kMaxSeccompProfile);
+    } catch (const Error& error) {
+        const int err = error.sys_errno();
+        if (err == EINVAL || err == EFBIG) fail(pointer, shown + ": not a regular file of at most 1 MiB");
+        fail(pointer, shown + ": " + errno_text(err));
     }
     nlohmann::json json;
     try {
@@ -1350,16 +1349,12 @@ FleetSpec load_fleet(const std::filesystem::path& path) {
     auto cannot_read = [&path](int err) {
         fail("", "cannot read " + json_quoted(path.string()) + ": " + errno_text(err));
     };
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) cannot_read(errno);
+    // Any file, a pipe too (--config <(generate-fleet)).
     std::string text;
-    char buffer[65536];
-    for (;;) {
-        const ssize_t count = ::read(fd.get(), buffer, sizeof buffer);
-        if (count < 0 && errno == EINTR) continue;
-        if (count < 0) cannot_read(errno);
-        if (count == 0) break;
-        text.append(buffer, static_cast<std::size_t>(count));
+    try {
+        text = read_file(path, kMaxFleetFile);
+    } catch (const Error& error) {
+        cannot_read(error.sys_errno());
     }
 
     std::error_code ignored;

@@ -21,9 +21,13 @@
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/file.hpp"
 
 namespace rusty::oci {
 namespace {
+
+// config.json past this size is refused rather than read (runc reads any).
+constexpr std::size_t kMaxConfigFile = std::size_t{64} << 20;
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
@@ -1016,15 +1020,10 @@ Spec load_spec(const std::string& bundle) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw SpecError("", "open " + path + ": " + errno_text(errno));
     std::string text;
-    char buffer[65536];
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw SpecError("", "read " + path + ": " + errno_text(errno));
-        }
-        if (n == 0) break;
-        text.append(buffer, static_cast<std::size_t>(n));
+    try {
+        text = read_fd(fd.get(), path, kMaxConfigFile);
+    } catch (const Error& error) {
+        throw SpecError("", "read " + path + ": " + errno_text(error.sys_errno()));
     }
     return parse_spec(text, bundle);
 }

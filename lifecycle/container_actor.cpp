@@ -17,7 +17,7 @@
 #include <spdlog/spdlog.h>
 #include <thread>
 
-#include "core/atomic_file.hpp"
+#include "core/file.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "lifecycle/security.hpp"

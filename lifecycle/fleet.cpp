@@ -17,7 +17,7 @@
 
 #include "cgroup/layout.hpp"
 #include "cgroup/limits.hpp"
-#include "core/atomic_file.hpp"
+#include "core/file.hpp"
 #include "core/config.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"

@@ -23,7 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.hpp"
+#include "core/file.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/strings.hpp"
@@ -107,18 +107,6 @@ unsigned flag_of(std::string_view flag) {
     if (flag == "SECCOMP_FILTER_FLAG_LOG") return SECCOMP_FILTER_FLAG_LOG;
     if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") return SECCOMP_FILTER_FLAG_SPEC_ALLOW;
     throw Error("seccomp: flags: " + json_quoted(flag) + " is not supported");
-}
-
-std::string read_all(int fd, const std::string& what) {
-    std::string bytes;
-    char buffer[16384];
-    for (;;) {
-        const ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_sys(what);
-        if (n == 0) return bytes;
-        bytes.append(buffer, static_cast<std::size_t>(n));
-    }
 }
 
 void add_rule(scmp_filter_ctx ctx, const oci::SeccompRule& rule, std::size_t index, std::uint32_t default_action) {
@@ -268,7 +256,7 @@ std::optional<CompiledSeccomp> cache_read(const std::string& fp) {
     if (!fd) return std::nullopt;
     std::string bytes;
     try {
-        bytes = read_all(fd.get(), "read(seccomp cache)");
+        bytes = read_fd(fd.get(), "seccomp cache");
     } catch (const Error&) {
         return std::nullopt;
     }
@@ -330,7 +318,7 @@ CompiledSeccomp compile_uncached(const oci::Seccomp& profile) {
     if (!memfd) throw_sys("memfd_create(seccomp program)");
     if (int rc = ::seccomp_export_bpf(ctx, memfd.get()); rc < 0) fail_libseccomp("seccomp_export_bpf", rc);
     if (::lseek(memfd.get(), 0, SEEK_SET) < 0) throw_sys("lseek(seccomp program)");
-    compiled.filter = read_all(memfd.get(), "read(seccomp program)");
+    compiled.filter = read_fd(memfd.get(), "seccomp program");
     if (compiled.filter.empty() || compiled.filter.size() % sizeof(sock_filter) != 0)
         throw Error("seccomp_export_bpf: wrote " + std::to_string(compiled.filter.size()) +
                     " bytes, not a whole number of instructions");
@@ -397,18 +385,14 @@ std::uint64_t seccomp_capability_gates() {
 
 oci::Seccomp load_seccomp_profile(const std::filesystem::path& path) {
     const std::string source = "seccomp profile " + json_quoted(path.string());
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw Error(source + ": " + errno_text(errno), errno);
-    struct stat info;
-    if (::fstat(fd.get(), &info) < 0) throw Error(source + ": " + errno_text(errno), errno);
-    // Not a FIFO or a device, whose read could block or never end.
-    if (!S_ISREG(info.st_mode) || info.st_size > kMaxProfileSize)
-        throw Error(source + ": not a regular file of at most 1 MiB");
     std::string text;
     try {
-        text = read_all(fd.get(), "read");
+        // Not a FIFO or a device, whose read could block or never end.
+        text = read_regular_file(path, kMaxProfileSize);
     } catch (const Error& error) {
-        throw error.context(source);
+        const int err = error.sys_errno();
+        if (err == EINVAL || err == EFBIG) throw Error(source + ": not a regular file of at most 1 MiB");
+        throw Error(source + ": " + errno_text(err), err);
     }
     return parse_profile_text(text, source);
 }

@@ -22,7 +22,7 @@
 
 #include "cgroup/layout.hpp"
 #include "cgroup/path_cgroup.hpp"
-#include "core/atomic_file.hpp"
+#include "core/file.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/syscalls.hpp"

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "cgroup/cgroup.hpp"
+#include "core/file.hpp"
 #include "reactor/awaitable.hpp"
 #include "tests/lifecycle/helpers.hpp"
 
@@ -22,7 +23,7 @@ namespace rusty::test {
 // A file's text without its trailing newline, or "<error: …>".
 inline std::string read_trimmed(const fs::path& file) {
     try {
-        std::string text = cgroup::read_file(file);
+        std::string text = read_file(file);
         while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
         return text;
     } catch (const std::exception& e) {

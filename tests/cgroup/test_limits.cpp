@@ -30,12 +30,14 @@
 #include "cgroup/layout.hpp"
 #include "cgroup/limits.hpp"
 #include "core/error.hpp"
+#include "core/file.hpp"
 #include "core/spec.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace rusty::cgroup;
 using rusty::ConfigError;
+using rusty::read_file;
 using rusty::ContainerSpec;
 using rusty::FleetSpec;
 using rusty::Resources;
