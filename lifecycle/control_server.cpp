@@ -28,6 +28,7 @@
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/syscalls.hpp"
+#include "reactor/notifier.hpp"
 
 namespace rusty::lifecycle {
 
@@ -95,7 +96,7 @@ struct Connection {
     std::shared_ptr<ControlServer::State> state;
     Local::socket socket;
     asio::cancellation_signal read_cancel;  // close() stops reads, not writes
-    asio::steady_timer wakeup;              // the writer sleeps on it while `queue` is empty
+    reactor::Notifier wakeup;               // the writer sleeps on it while `queue` is empty
     std::deque<std::shared_ptr<const std::string>> queue;  // whole lines, shared between subscribers
     std::size_t queued_bytes = 0;
     bool subscriber = false;  // said `events`, or `attach`
@@ -211,7 +212,7 @@ reactor::Task<bool> write_line(std::shared_ptr<Connection> c, std::string line) 
 void enqueue(Connection& c, std::shared_ptr<const std::string> line) {
     c.queued_bytes += line->size();
     c.queue.push_back(std::move(line));
-    c.wakeup.cancel();
+    c.wakeup.notify_all();
 }
 
 // A subscriber too far behind: its queue goes now, and so does its pending
@@ -222,7 +223,7 @@ void drop(Connection& c) {
     c.queued_bytes = 0;
     boost::system::error_code ignored;
     c.socket.cancel(ignored);
-    c.wakeup.cancel();
+    c.wakeup.notify_all();
 }
 
 reactor::Task<void> write_events(std::shared_ptr<Connection> c) {
@@ -242,8 +243,7 @@ reactor::Task<void> write_events(std::shared_ptr<Connection> c) {
             }
             if (c->queue.empty()) {
                 if (c->state->closing || c->stream_ended) break;  // all delivered
-                c->wakeup.expires_at(asio::steady_timer::time_point::max());
-                co_await c->wakeup.async_wait(asio::as_tuple(asio::use_awaitable));
+                co_await c->wakeup.wait();
                 continue;
             }
             std::shared_ptr<const std::string> line = std::move(c->queue.front());
@@ -444,7 +444,7 @@ reactor::Task<void> serve(std::shared_ptr<Connection> c) {
         boost::system::error_code ignored;
         c->socket.cancel(ignored);
     }
-    c->wakeup.cancel();
+    c->wakeup.notify_all();
 }
 
 // ---- accepting --------------------------------------------------------------------
@@ -508,7 +508,7 @@ reactor::Task<void> linger_then_cut(std::shared_ptr<State> s) {
         c->cut = true;
         boost::system::error_code ignored;
         c->socket.cancel(ignored);
-        c->wakeup.cancel();
+        c->wakeup.notify_all();
     }
 }
 
@@ -587,7 +587,7 @@ void ControlServer::end_stream(std::string_view stream) {
     for (Connection* c : state_->connections) {
         if (c->stream != stream) continue;
         c->stream_ended = true;
-        c->wakeup.cancel();
+        c->wakeup.notify_all();
     }
 }
 
@@ -615,7 +615,7 @@ void ControlServer::close() {
     else s.acceptor.close(ignored);
     for (Connection* c : s.connections) {
         c->read_cancel.emit(asio::cancellation_type::terminal);
-        c->wakeup.cancel();
+        c->wakeup.notify_all();
     }
     if (!s.connections.empty()) asio::co_spawn(s.executor, linger_then_cut(state_), asio::detached);
 }

@@ -326,7 +326,7 @@ Fleet::Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer)
         impl_->helper_client.emplace(impl_->io->get_executor(), impl_->helper->take_socket());
         impl_->pool.emplace(impl_->io->get_executor(), *impl_->helper_client,
                             impl_->cgroups ? &*impl_->cgroups : nullptr);
-        impl_->change_done.emplace(impl_->io->get_executor(), asio::steady_timer::time_point::max());
+        impl_->change_done.emplace(impl_->io->get_executor());
         for (std::size_t i = 0; i < impl_->spec.containers.size(); ++i)
             impl_->actors.push_back(impl_->make_actor(impl_->spec.containers[i], impl_->image_rootfs[i]));
         impl_->link_dependencies();

@@ -79,13 +79,13 @@ std::vector<ContainerActor*> select(const Fleet::Impl& fleet, const std::vector<
 
 reactor::Task<void> Fleet::Impl::begin_change() {
     // Every waiter wakes at each end_change(); the first to run takes it.
-    while (changing) co_await change_done->async_wait(asio::as_tuple(asio::use_awaitable));
+    while (changing) co_await change_done->wait();
     changing = true;
 }
 
 void Fleet::Impl::end_change() {
     changing = false;
-    change_done->cancel();
+    change_done->notify_all();
 }
 
 reactor::Task<json> Fleet::Impl::handle(std::string verb, json args) {

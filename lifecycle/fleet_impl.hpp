@@ -18,6 +18,7 @@
 #include "lifecycle/fleet.hpp"
 #include "lifecycle/helper_fork.hpp"
 #include "lifecycle/stub_pool.hpp"
+#include "reactor/notifier.hpp"
 #include "reactor/signal_reader.hpp"
 
 namespace rusty {
@@ -106,7 +107,7 @@ struct Fleet::Impl : lifecycle::ControlHandler {
     unsigned holds = 0;  // verbs in progress that may start containers again
     bool finished = false;
     bool changing = false;  // a verb between begin_change() and end_change()
-    std::optional<boost::asio::steady_timer> change_done;  // cancelled by end_change()
+    std::optional<reactor::Notifier> change_done;  // notified by end_change()
     bool stopping = false;
     int stop_signal = 0;
     bool ran = false;

@@ -339,7 +339,7 @@ reactor::Task<void> HelperClient::run() {
                 p.reply.what = "helper reply without pidfd";
             }
             p.done = true;
-            p.wakeup.cancel();
+            p.wakeup.notify_all();
         }
     } catch (const boost::system::system_error& e) {
         if (e.code() != asio::error::operation_aborted) {
@@ -360,7 +360,7 @@ reactor::Task<void> HelperClient::run() {
 
 void HelperClient::fail_all_pending() {
     closed_ = true;
-    for (auto& [id, p] : pending_) p->wakeup.cancel();  // done stays false
+    for (auto& [id, p] : pending_) p->wakeup.notify_all();  // done stays false
     pending_.clear();
 }
 
@@ -424,7 +424,6 @@ reactor::Task<SpawnedInit> HelperClient::make_stub(SpawnRequest request, int stu
 reactor::Task<SpawnedInit> HelperClient::ask(SpawnRequest request, std::vector<int> fds) {
     if (closed_) throw Error("the helper process is gone");
     Pending pending(socket_.get_executor());
-    pending.wakeup.expires_at(asio::steady_timer::time_point::max());
     request.id = next_id_++;
     const std::uint64_t id = request.id;
     const EncodedRequest encoded = encode_request(request);
@@ -440,9 +439,14 @@ reactor::Task<SpawnedInit> HelperClient::ask(SpawnRequest request, std::vector<i
         if (closed_) throw Error("the helper process is gone");
     }
     pending_.emplace(id, &pending);
-    // The wait ends when run() cancels the timer: with a reply, or because
-    // the helper is gone.
-    co_await pending.wakeup.async_wait(asio::as_tuple(asio::use_awaitable));
+    // However this frame is left, run() must not find it afterwards.
+    struct Forget {
+        std::unordered_map<std::uint64_t, Pending*>& pending;
+        std::uint64_t id;
+        ~Forget() { pending.erase(id); }
+    } forget{pending_, id};
+    // run() notifies: with a reply, or because the helper is gone.
+    while (!pending.done && !closed_) co_await pending.wakeup.wait();
     if (!pending.done) throw Error("the helper process is gone");
     if (pending.reply.error != 0) throw sys_error(pending.reply.what, pending.reply.error);
     co_return std::move(pending.init);

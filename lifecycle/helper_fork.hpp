@@ -21,9 +21,9 @@
 #include "core/fd.hpp"
 #include "lifecycle/messages.hpp"
 #include "reactor/awaitable.hpp"
+#include "reactor/notifier.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 namespace rusty::lifecycle {
 
@@ -94,7 +94,7 @@ public:
 private:
     struct Pending {
         explicit Pending(boost::asio::any_io_executor ex) : wakeup(ex) {}
-        boost::asio::steady_timer wakeup;  // cancelled when the reply is in
+        reactor::Notifier wakeup;  // notified when the reply is in, or the helper is gone
         bool done = false;
         SpawnReply reply;
         SpawnedInit init;

@@ -21,15 +21,15 @@ LogWriter::LogWriter(asio::any_io_executor ex, std::string container, Logging co
       config_(std::move(config)),
       path_(std::move(path)),
       file_driver_(config_.driver == LogDriver::Cri || config_.driver == LogDriver::JsonFile),
-      room_(ex, asio::steady_timer::time_point::max()),
-      idle_(ex, asio::steady_timer::time_point::max()) {}
+      room_(ex),
+      idle_(ex) {}
 
 LogWriter::~LogWriter() {
     *alive_ = false;
 }
 
 reactor::Task<void> LogWriter::wait_room() {
-    while (full()) co_await room_.async_wait(asio::as_tuple(asio::use_awaitable));
+    while (full()) co_await room_.wait();
 }
 
 void LogWriter::add(std::string_view ts, std::string_view stream, bool partial, std::string_view text) {
@@ -42,7 +42,7 @@ void LogWriter::add(std::string_view ts, std::string_view stream, bool partial, 
 }
 
 reactor::Task<void> LogWriter::flush() {
-    while (writing_) co_await idle_.async_wait(asio::as_tuple(asio::use_awaitable));
+    while (writing_) co_await idle_.wait();
 }
 
 // Opens the live file for writing at its end (or emptied), creating it 0640
@@ -103,7 +103,7 @@ reactor::Task<void> LogWriter::write_loop() {
     while (!buffer_.empty()) {
         batch->swap(buffer_);
         buffer_.clear();
-        room_.cancel();
+        room_.notify_all();
         std::string_view rest = *batch;
         while (!rest.empty()) {
             std::size_t take = rest.size();
@@ -153,11 +153,11 @@ reactor::Task<void> LogWriter::write_loop() {
         batch->clear();
         // A burst's capacity is not kept by a container gone quiet.
         if (buffer_.empty() && batch->capacity() > 64 * 1024) std::string().swap(*batch);
-        room_.cancel();
+        room_.notify_all();
     }
     if (buffer_.capacity() > 64 * 1024) std::string().swap(buffer_);
     writing_ = false;
-    idle_.cancel();
+    idle_.notify_all();
 }
 
 }  // namespace rusty::lifecycle

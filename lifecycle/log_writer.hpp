@@ -30,6 +30,7 @@
 
 #include "core/spec.hpp"
 #include "reactor/awaitable.hpp"
+#include "reactor/notifier.hpp"
 
 namespace rusty::lifecycle {
 
@@ -77,8 +78,8 @@ private:
     std::uint64_t size_ = 0;  // of the live file
     bool failing_ = false;    // the last write failed (warned once per streak)
     bool rotation_failed_ = false;  // the live file could not be renamed: no more rotation
-    boost::asio::steady_timer room_;  // cancelled when the buffer drops below its bound
-    boost::asio::steady_timer idle_;  // cancelled when everything added has been written
+    reactor::Notifier room_;  // notified when the buffer drops below its bound
+    reactor::Notifier idle_;  // notified when everything added has been written
     // Set by the destructor: a write_loop still suspended must not touch us.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
