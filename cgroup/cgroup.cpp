@@ -10,9 +10,9 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
-#include <thread>
 
 #include "cgroup/limits.hpp"
+#include "cgroup/retry.hpp"
 #include "core/error.hpp"
 #include "core/file.hpp"
 #include "core/strings.hpp"
@@ -162,17 +162,17 @@ bool ContainerCgroup::frozen() const {
     return false;
 }
 
-void ContainerCgroup::kill() const {
+bool ContainerCgroup::kill_once() const {
     if (!v2_dir_.empty() && ::access((v2_dir_ / "cgroup.kill").c_str(), W_OK) == 0) {
         write_file(v2_dir_ / "cgroup.kill", "1", false);
-        return;
+        return true;
     }
     // No cgroup.kill (v1, or v2 before Linux 5.14): freeze so that no new
     // process can fork in, SIGKILL every process through a pidfd after
     // checking it is still ours (signal_all: a pid read from cgroup.procs
-    // may be reused meanwhile), thaw so the kills are taken, until none is
-    // left. The thaw happens whatever fails: a process frozen on v1 would
-    // not even die of SIGKILL.
+    // may be reused meanwhile), thaw so the kills are taken; the caller
+    // comes back until none is left. The thaw happens whatever fails: a
+    // process frozen on v1 would not even die of SIGKILL.
     const bool freeze_first = can_freeze();
     struct Thaw {
         const ContainerCgroup* cg;
@@ -184,16 +184,20 @@ void ContainerCgroup::kill() const {
             }
         }
     };
-    for (int round = 0; round < 200; ++round) {
-        if (!populated()) return;
-        {
-            if (freeze_first) freeze(true);
-            Thaw thaw{freeze_first ? this : nullptr};
-            signal_all(SIGKILL);
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    throw Error("cgroup " + path_ + ": processes remain after SIGKILL");
+    if (!populated()) return true;
+    if (freeze_first) freeze(true);
+    Thaw thaw{freeze_first ? this : nullptr};
+    signal_all(SIGKILL);
+    return false;
+}
+
+void ContainerCgroup::kill() const {
+    if (!retry([this] { return kill_once(); })) throw Error("cgroup " + path_ + ": processes remain after SIGKILL");
+}
+
+reactor::Task<void> ContainerCgroup::kill_async() const {
+    if (!co_await retry_async([this] { return kill_once(); }))
+        throw Error("cgroup " + path_ + ": processes remain after SIGKILL");
 }
 
 void ContainerCgroup::signal_all(int sig) const {

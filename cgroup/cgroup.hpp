@@ -30,6 +30,7 @@
 #include "cgroup/layout.hpp"
 #include "core/fd.hpp"
 #include "core/spec.hpp"
+#include "reactor/awaitable.hpp"
 
 namespace rusty::cgroup {
 
@@ -69,9 +70,16 @@ public:
 
     // Whether any process is in the cgroup.
     bool populated() const;
-    // Sends SIGKILL to every process: cgroup.kill on v2; else freeze, signal
-    // every pid, thaw, until none is left.
+    // Sends SIGKILL to every process: cgroup.kill on v2, which the kernel
+    // sees through; else one round of freeze, SIGKILL to every pid, thaw.
+    // True when nothing is left to do (v2; v1 once no process is listed):
+    // a process sent SIGKILL stays listed until it is gone.
+    bool kill_once() const;
+    // kill_once() until nothing is left, retrying as cgroup/retry.hpp says.
+    // Throws rusty::Error when processes remain. The sleeping form is for
+    // one-shot CLIs and teardown; the supervisor awaits kill_async().
     void kill() const;
+    reactor::Task<void> kill_async() const;
     // Sends `sig` to every process in the cgroup (through a pidfd each).
     void signal_all(int sig) const;
     // Freezes (pause) or thaws (resume): v2 cgroup.freeze, else the v1 freezer.
@@ -83,8 +91,9 @@ public:
     std::uint64_t oom_kills() const;
     Stats stats() const;
 
-    // Removes the cgroup from every hierarchy. Returns 0, or the errno of the
-    // first rmdir that failed (EBUSY while processes remain); never throws.
+    // Removes the cgroup from every hierarchy, once. Returns 0, or the errno
+    // of the first rmdir that failed (EBUSY while processes or child cgroups
+    // remain); never throws. cgroup/retry.hpp retries it.
     int remove() noexcept;
 
 private:
