@@ -57,7 +57,7 @@ struct Phases {
     std::map<std::string, std::vector<double>> values;
     std::size_t from_stub = 0;
 
-    void add(const lifecycle::ContainerActor::RunSteps& steps) {
+    void add(const lifecycle::RunSteps& steps) {
         for (const auto& [name, ms] : steps.phases()) {
             if (!values.contains(name)) order.emplace_back(name);
             values[name].push_back(ms);

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/strings.hpp"
 #include "lifecycle/container_actor.hpp"
+#include "lifecycle/container_run.hpp"
 #include "lifecycle/security.hpp"
 
 // Asio allocates coroutine frames with aligned_alloc and frees them with
@@ -77,86 +78,79 @@ std::string trimmed(std::string_view text) {
 // (start_interval during start_period); a pass makes it healthy; `retries`
 // failures in a row make it unhealthy, except that failures in the start
 // period do not count while it has never been healthy.
-reactor::Task<void> ContainerActor::watch_health(std::shared_ptr<RunScope> run) {
-    const Healthcheck check = *spec_.healthcheck;
+reactor::Task<void> ContainerRun::watch_health([[maybe_unused]] std::shared_ptr<ContainerRun> self) {
+    const Healthcheck check = *spec_->healthcheck;
     const auto start_period_end = std::chrono::steady_clock::now() + check.start_period;
     unsigned failures = 0;
     try {
-        while (!run->ended) {
+        while (watching_) {
             const bool starting = std::chrono::steady_clock::now() < start_period_end;
-            run->health_timer.expires_after(starting ? check.start_interval : check.interval);
-            co_await run->health_timer.async_wait(asio::as_tuple(asio::use_awaitable));
-            if (run->ended || !has_live_init()) break;
+            health_timer_.expires_after(starting ? check.start_interval : check.interval);
+            co_await health_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (!watching_ || !has_live_init()) break;
             // A frozen container cannot answer: a check would only time out
             // (and, with on_unhealthy, undo the operator's pause).
-            if (frozen_) continue;
-            CheckResult result = co_await run_health_check(run);
+            if (report_.frozen) continue;
+            CheckResult result = co_await run_health_check();
             // A check that failed because the container is ending says
             // nothing of its health (and must not restart it).
-            if (run->ended || init_exited()) break;
+            if (!watching_ || init_exited()) break;
             on_check_result(std::move(result), std::chrono::steady_clock::now() < start_period_end, failures);
         }
     } catch (const std::exception& e) {
-        spdlog::warn("{}: health checks stopped: {}", spec_.name, e.what());
+        spdlog::warn("{}: health checks stopped: {}", spec_->name, e.what());
     }
 }
 
-void ContainerActor::on_check_result(CheckResult result, bool in_start_period, unsigned& failures) {
+// A change of health is an event; what follows an Unhealthy one (a restart,
+// with on_unhealthy: restart) is the actor's to decide.
+void ContainerRun::on_check_result(CheckResult result, bool in_start_period, unsigned& failures) {
     if (result.passed) {
         failures = 0;
-        if (health_ == Health::Healthy) return;
-        health_ = Health::Healthy;
-        write_state();
-        emit(EventKind::Healthy);
-        if (!healthy_once_) {
-            healthy_once_ = true;
-            notify_neighbours();
-        }
+        if (report_.health == Health::Healthy) return;
+        report_.health = Health::Healthy;
+        report_event(EventKind::Healthy);
         return;
     }
-    if (in_start_period && health_ == Health::Starting) return;
-    if (++failures < spec_.healthcheck->retries || health_ == Health::Unhealthy) return;
-    health_ = Health::Unhealthy;
-    write_state();
-    emit(EventKind::Unhealthy, {}, result.output);
-    if (spec_.on_unhealthy == UnhealthyAction::Restart && !stop_requested_ && !stop_sent_) {
-        unhealthy_restart_ = true;
-        end_run(spec_.stop_signal, spec_.stop_grace_period.value_or(default_grace_));
-    }
+    if (in_start_period && report_.health == Health::Starting) return;
+    if (++failures < spec_->healthcheck->retries || report_.health == Health::Unhealthy) return;
+    report_.health = Health::Unhealthy;
+    report_event(EventKind::Unhealthy, {}, result.output);
 }
 
 // One check: the test command exec'd inside the container by the helper, as
 // a child of ours, killed at the timeout. Never throws for a check that could
 // not run: that is a failed check, with the reason as its output.
-reactor::Task<ContainerActor::CheckResult> ContainerActor::run_health_check(std::shared_ptr<RunScope> run) {
-    const Healthcheck check = *spec_.healthcheck;  // a reload may replace spec_ meanwhile
+reactor::Task<ContainerRun::CheckResult> ContainerRun::run_health_check() {
+    const Healthcheck check = *spec_->healthcheck;
     CheckResult result;
     SpawnedInit process;
     sys::Pipe out = sys::make_pipe();
     try {
         SpawnRequest request;
-        request.spec = spec_;
-        request.security = security_for(spec_);
+        request.spec = *spec_;
+        request.security = security_for(*spec_);
         request.exec_argv = check.test;
         if (cgroup_) request.cgroup_join = cgroup_->join_files();
         // Copies owned here: the request may wait for room on the helper's
         // socket, and the run's own fds may be closed (and their numbers
         // reused by another container) meanwhile.
-        UniqueFd pidfd = sys::dup_fd(watch_->fd());
+        UniqueFd pidfd = sys::dup_fd(init_->fd());
         UniqueFd cgroup_fd = cgroup_ ? sys::dup_fd(cgroup_->placement_fd()) : UniqueFd();
-        process = co_await helper_.exec_in(std::move(request), pidfd.get(), {-1, out.write.get(), out.write.get(), -1},
-                                           cgroup_fd ? cgroup_fd.get() : -1);
+        process = co_await actor_.helper().exec_in(std::move(request), pidfd.get(),
+                                                   {-1, out.write.get(), out.write.get(), -1},
+                                                   cgroup_fd ? cgroup_fd.get() : -1);
     } catch (const std::exception& e) {
         result.output = e.what();
         co_return result;
     }
     out.write.reset();  // the check holds the only write end: EOF when it (and its children) are done
     reactor::PidfdWatch watch(ex_, std::move(process.pidfd));
-    run->check_pidfd = watch.fd();
+    check_pidfd_ = watch.fd();
     struct Forget {
-        RunScope& run;
-        ~Forget() { run.check_pidfd = -1; }
-    } forget{*run};
+        int& pidfd;
+        ~Forget() { pidfd = -1; }
+    } forget{check_pidfd_};
     asio::posix::stream_descriptor pipe(ex_, out.read.release());
 
     std::string output;
@@ -181,15 +175,16 @@ reactor::Task<ContainerActor::CheckResult> ContainerActor::run_health_check(std:
 
 // The socket is bound through /proc/self/fd/N/…, so that a deep state
 // directory cannot exceed sun_path's 108 bytes.
-void ContainerActor::open_notify_socket() {
+void ContainerRun::open_notify_socket() {
+    const fs::path& notify_dir = actor_.paths().notify_dir;
     std::error_code ec;
-    fs::create_directories(paths_.notify_dir, ec);
-    if (ec) throw Error("create \"" + paths_.notify_dir.string() + "\": " + ec.message());
+    fs::create_directories(notify_dir, ec);
+    if (ec) throw Error("create \"" + notify_dir.string() + "\": " + ec.message());
     // Any user of the container may notify, as with systemd; the container
     // directory (0700) keeps other users of the host out.
-    fs::permissions(paths_.notify_dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
-    UniqueFd dir(::open(paths_.notify_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!dir) throw_sys("open(\"" + paths_.notify_dir.string() + "\")");
+    fs::permissions(notify_dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
+    UniqueFd dir(::open(notify_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) throw_sys("open(\"" + notify_dir.string() + "\")");
     const std::string name = "/proc/self/fd/" + std::to_string(dir.get()) + "/notify.sock";
     if (::unlink(name.c_str()) < 0 && errno != ENOENT) throw_sys("unlink(\"" + name + "\")");
     auto socket = std::make_shared<asio::local::datagram_protocol::socket>(ex_);
@@ -197,21 +192,21 @@ void ContainerActor::open_notify_socket() {
         socket->open();
         socket->bind(asio::local::datagram_protocol::endpoint(name));
     } catch (const boost::system::system_error& e) {
-        throw sys_error("bind notify socket in \"" + paths_.notify_dir.string() + "\"", e.code().value());
+        throw sys_error("bind notify socket in \"" + notify_dir.string() + "\"", e.code().value());
     }
     if (::chmod(name.c_str(), 0666) < 0) throw_sys("chmod(\"" + name + "\")");
-    run_scope_->notify = std::move(socket);
+    notify_ = std::move(socket);
 }
 
-reactor::Task<void> ContainerActor::read_notifications(std::shared_ptr<RunScope> run) {
-    std::shared_ptr<asio::local::datagram_protocol::socket> socket = run->notify;
+reactor::Task<void> ContainerRun::read_notifications([[maybe_unused]] std::shared_ptr<ContainerRun> self) {
+    std::shared_ptr<asio::local::datagram_protocol::socket> socket = notify_;
     std::array<char, 4096> buf;
     for (;;) {
         auto [ec, n] = co_await socket->async_receive(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-        if (run->ended) break;
+        if (!watching_) break;
         if (ec) {
             if (ec != asio::error::operation_aborted)
-                spdlog::warn("{}: reading its notify socket: {}", spec_.name, ec.message());
+                spdlog::warn("{}: reading its notify socket: {}", spec_->name, ec.message());
             break;
         }
         on_notification(std::string_view(buf.data(), n));
@@ -220,20 +215,15 @@ reactor::Task<void> ContainerActor::read_notifications(std::shared_ptr<RunScope>
 
 // sd_notify: newline-separated assignments. READY=1 and STATUS= are used;
 // the rest (STOPPING=1, WATCHDOG=1, MAINPID=…) is ignored.
-void ContainerActor::on_notification(std::string_view message) {
+void ContainerRun::on_notification(std::string_view message) {
     bool ready = false;
     for (std::string_view line : split(message, '\n')) {
         if (line == "READY=1") ready = true;
-        else if (line.starts_with("STATUS=")) notify_status_ = std::string(line.substr(7, kMaxStatus));
+        else if (line.starts_with("STATUS=")) report_.notify_status = std::string(line.substr(7, kMaxStatus));
     }
-    if (!ready || ready_) return;
-    ready_ = true;
-    write_state();
-    emit(EventKind::Ready, {}, notify_status_);
-    if (!ready_once_) {
-        ready_once_ = true;
-        notify_neighbours();
-    }
+    if (!ready || report_.ready) return;
+    report_.ready = true;
+    report_event(EventKind::Ready, {}, report_.notify_status);
 }
 
 }  // namespace rusty::lifecycle

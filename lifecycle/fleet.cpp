@@ -249,15 +249,15 @@ void Fleet::Impl::maybe_finish() {
 
 // The fleet's stop, once however often asked: each container is stopped
 // once the containers depending on it have ended.
-void Fleet::Impl::stop_all() {
+void Fleet::Impl::stop_all(std::optional<std::chrono::milliseconds> grace) {
     if (stopping) return;
     stopping = true;
     for (auto it = actors.rbegin(); it != actors.rend(); ++it)
-        asio::co_spawn(io->get_executor(), (*it)->stop_in_order(options.stop_grace), asio::detached);
+        asio::co_spawn(io->get_executor(), (*it)->stop_in_order(grace), asio::detached);
 }
 
 void Fleet::Impl::kill_all() {
-    for (auto& actor : actors) actor->kill();
+    for (auto& actor : actors) actor->end(lifecycle::EndReason::Kill);
 }
 
 reactor::Task<void> Fleet::Impl::handle_signals(reactor::SignalReader& reader) {
@@ -319,8 +319,9 @@ Fleet::Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer)
         // ~10 ms), not on the reactor's path at the first start.
         for (const ContainerSpec& c : impl_->spec.containers) lifecycle::security_for(c);
         impl_->prepare();
-        // The helper is forked before the io_context exists, so it never
-        // shares the ring (HOST.md).
+        // The helper is forked before the io_context exists: a process
+        // forked after the io_uring instance exists inherits its fd and
+        // mappings, and so would every container it clones.
         impl_->helper.emplace(lifecycle::HelperProcess::start());
         impl_->io.emplace(1);
         impl_->helper_client.emplace(impl_->io->get_executor(), impl_->helper->take_socket());
@@ -345,12 +346,11 @@ Fleet::Fleet(FleetSpec spec, FleetOptions options, FleetObserver& observer)
 Fleet::~Fleet() {
     Impl& s = *impl_;
     s.finished = true;  // coroutine frames destroyed below must not try to end the fleet again
-    // run() returns only when every container has ended; this is for a
-    // fleet torn down otherwise (run() threw, or was never called).
-    for (auto& actor : s.actors) actor->kill_and_reap();
-    for (auto& actor : s.retired) actor->kill_and_reap();
     s.tee.control = nullptr;
     s.control.reset();
+    // run() returns only when every container has ended; for a fleet torn
+    // down otherwise (run() threw, or was never called), an actor's
+    // destructor kills, reaps and removes what its run still holds.
     s.actors.clear();
     s.retired.clear();
     s.pool.reset();  // its stubs' cgroups are below the fleet's

@@ -14,6 +14,7 @@
 namespace rusty {
 namespace asio = boost::asio;
 using lifecycle::ContainerActor;
+using lifecycle::EndReason;
 using nlohmann::json;
 
 namespace {
@@ -113,16 +114,15 @@ reactor::Task<json> Fleet::Impl::handle(std::string verb, json args) {
         // then the supervisor exits. The reply comes at once; the client
         // waits for the connection to close.
         const std::optional<std::chrono::milliseconds> timeout = timeout_of(args);
-        if (timeout) options.stop_grace = *timeout;
         for (const auto& a : actors) result.push_back(outcome(a->spec().name));
-        stop_all();
+        stop_all(timeout);
     } else if (verb == "stop") {
         const std::optional<std::chrono::milliseconds> timeout = timeout_of(args);
         co_await begin_change();
         ChangeGuard change(*this);
         std::vector<ContainerActor*> chosen = select(*this, names, nullptr);
         FleetHold hold(*this);  // the reply must go out before the last exit ends the fleet
-        for (ContainerActor* a : chosen) a->stop_by_operator(timeout.value_or(options.stop_grace));
+        for (ContainerActor* a : chosen) a->end(EndReason::Stop, timeout);
         for (ContainerActor* a : chosen) {
             co_await a->wait_ended();
             result.push_back(outcome(a->spec().name));
@@ -149,10 +149,8 @@ reactor::Task<json> Fleet::Impl::handle(std::string verb, json args) {
         refuse_when_stopping();
         std::vector<ContainerActor*> chosen = select(*this, names, nullptr);
         FleetHold hold(*this);
-        for (ContainerActor* a : chosen) {
-            const ContainerSpec& s = a->spec();
-            if (!a->ended()) a->stop(s.stop_signal, timeout.value_or(s.stop_grace_period.value_or(options.stop_grace)));
-        }
+        for (ContainerActor* a : chosen)
+            if (!a->ended()) a->end(EndReason::Restart, timeout);
         for (ContainerActor* a : chosen) co_await a->wait_ended();
         if (stopping) throw Error("the fleet is stopping");
         for (ContainerActor* a : chosen) {
@@ -169,7 +167,7 @@ reactor::Task<json> Fleet::Impl::handle(std::string verb, json args) {
             try {
                 if (sig == SIGKILL) {
                     if (a->ended()) throw Error(a->spec().name + ": not running");
-                    a->kill();
+                    a->end(EndReason::Kill);
                 } else {
                     a->send_signal(sig);
                 }

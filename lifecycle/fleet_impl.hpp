@@ -62,7 +62,9 @@ struct Fleet::Impl : lifecycle::ControlHandler {
     void on_actor_done();
     // Ends run() once nothing runs and no verb holds the fleet open.
     void maybe_finish();
-    void stop_all();  // sets stopping; once
+    // Sets stopping; once. `grace` overrides every container's stop grace
+    // period (the stop verb's timeout).
+    void stop_all(std::optional<std::chrono::milliseconds> grace = std::nullopt);
     void kill_all();
     void remove_state();
     void prepare_cgroups();

@@ -57,8 +57,7 @@ reactor::Task<json> Fleet::Impl::reload() {
     ending.insert(ending.end(), removed.begin(), removed.end());
     for (ContainerActor* a : ending) {
         if (a->ended()) continue;
-        const ContainerSpec& s = a->spec();
-        a->stop(s.stop_signal, s.stop_grace_period.value_or(options.stop_grace));
+        a->end(lifecycle::EndReason::Restart);
     }
     for (ContainerActor* a : ending) co_await a->wait_ended();
     if (stopping) throw Error("the fleet is stopping: the reload was cut short");

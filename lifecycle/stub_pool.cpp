@@ -11,32 +11,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <spdlog/spdlog.h>
-#include <thread>
 
+#include "cgroup/retry.hpp"
 #include "core/error.hpp"
 #include "core/syscalls.hpp"
 #include "reactor/fd_passing.hpp"
 
 namespace rusty::lifecycle {
 namespace asio = boost::asio;
-
-namespace {
-
-// A slot's directories, once its stub has been reaped: a dying task may
-// leave its cgroup a moment after its parent was told.
-constexpr int kRemoveAttempts = 200;
-
-int remove_slot_now(cgroup::PoolSlot& slot) noexcept {
-    int err = 0;
-    for (int attempt = 0; attempt < kRemoveAttempts && !slot.v1_dirs.empty(); ++attempt) {
-        err = slot.remove();
-        if (err != EBUSY) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return err;
-}
-
-}  // namespace
 
 StubPool::StubPool(asio::any_io_executor ex, HelperClient& helper, cgroup::FleetCgroups* cgroups)
     : ex_(std::move(ex)), helper_(helper), cgroups_(cgroups), quiet_timer_(ex_) {}
@@ -52,7 +34,8 @@ StubPool::~StubPool() {
             }
             stub->reaped = true;
         }
-        if (const int err = remove_slot_now(stub->slot); err != 0)
+        // After the reactor has stopped: the sleeping retry is allowed here.
+        if (const int err = cgroup::remove_retrying([&] { return stub->slot.remove(); }); err != 0)
             spdlog::warn("start pool: cannot remove the cgroups of {}: {}", stub->slot.name, errno_text(err));
     }
 }
@@ -208,15 +191,8 @@ reactor::Task<void> StubPool::watch(StubPtr stub) {
     const bool unexpected = stub->state == Stub::State::Ready;
     stub->state = Stub::State::Gone;
     // Its slot, unless a claim took it (adopt() empties it).
-    for (int attempt = 0; !stub->slot.v1_dirs.empty(); ++attempt) {
-        const int err = stub->slot.remove();
-        if (err == 0) break;
-        if (err != EBUSY || attempt == kRemoveAttempts) {
-            spdlog::warn("start pool: cannot remove the cgroups of {}: {}", stub->slot.name, errno_text(err));
-            break;
-        }
-        co_await reactor::sleep_for(std::chrono::milliseconds(1));
-    }
+    if (const int err = co_await cgroup::remove_retrying_async([&] { return stub->slot.remove(); }); err != 0)
+        spdlog::warn("start pool: cannot remove the cgroups of {}: {}", stub->slot.name, errno_text(err));
     std::erase(stubs_, stub);
     if (unexpected) refill_when_quiet();
 }
@@ -276,8 +252,8 @@ reactor::Task<SpawnedInit> StubPool::start(Stub& stub, SpawnRequest request, Std
     if (msg.fds.size() != 2) {
         // An init we could not follow must not live on unreaped.
         if (!msg.fds.empty() && sys::raw_pidfd_send_signal(msg.fds[0].get(), SIGKILL) == 0) {
-            sys::ExitStatus status;
-            sys::wait_pidfd(msg.fds[0].get(), status, false);
+            reactor::PidfdWatch init(ex_, std::move(msg.fds[0]));
+            co_await init.wait_exit();
         }
         throw Error("pool stub reply without pidfd and setup-error fd");
     }
@@ -288,18 +264,20 @@ reactor::Task<SpawnedInit> StubPool::start(Stub& stub, SpawnRequest request, Std
     co_return init;
 }
 
-void StubPool::discard(Stub& stub) noexcept {
-    stub.state = Stub::State::Gone;
-    if (stub.watch && !stub.reaped) {
-        stub.watch->send_signal(SIGKILL);
-        sys::ExitStatus status;
+reactor::Task<void> StubPool::discard(StubPtr stub) {
+    stub->state = Stub::State::Gone;
+    if (stub->watch && !stub->reaped) {
+        stub->watch->send_signal(SIGKILL);
         try {
-            sys::wait_pidfd(stub.watch->fd(), status, false);
-        } catch (...) {
+            co_await stub->watch->wait_exited();
+            sys::ExitStatus status;
+            if (!stub->reaped && sys::wait_pidfd(stub->watch->fd(), status, true)) stub->reaped = true;
+        } catch (const std::exception& e) {
+            spdlog::debug("start pool: discarding a stub: {}", e.what());  // reaped by watch() meanwhile
         }
-        stub.reaped = true;
     }
-    remove_slot_now(stub.slot);
+    if (const int err = co_await cgroup::remove_retrying_async([&] { return stub->slot.remove(); }); err != 0)
+        spdlog::warn("start pool: cannot remove the cgroups of {}: {}", stub->slot.name, errno_text(err));
 }
 
 }  // namespace rusty::lifecycle

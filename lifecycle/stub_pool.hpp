@@ -97,9 +97,10 @@ public:
     // stub cannot; the caller then calls discard().
     reactor::Task<SpawnedInit> start(Stub& stub, SpawnRequest request, StdioFds stdio, int cgroup_fd);
     // Kills a claimed stub that could not start its container and waits for
-    // it (a tiny process: well under a millisecond), so that the cgroups it
-    // was in can be removed at once. Removes its slot if still unused.
-    void discard(Stub& stub) noexcept;
+    // its end (a tiny process: well under a millisecond), so that the
+    // cgroups it was in can be removed next. Removes its slot if still
+    // unused. Never throws.
+    reactor::Task<void> discard(StubPtr stub);
 
     // For tests and the debug log.
     std::size_t ready() const;
