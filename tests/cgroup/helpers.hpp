@@ -1,7 +1,8 @@
 // Shared by the cgroup suites that run fleets on the real kernel
-// (test_fleet_cgroups.cpp, test_v1_view.cpp): reading cgroup files, signalling
-// a container's init, and Gate, which lets a coroutine on the reactor wait
-// for something a hook sees (an event, an output line).
+// (test_fleet_cgroups.cpp, test_v1_view.cpp, test_reactor_stall.cpp): reading
+// cgroup files, signalling a container's init, the pure-v1 view of this
+// host, and Gate, which lets a coroutine on the reactor wait for something a
+// hook sees (an event, an output line).
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
@@ -11,9 +12,11 @@
 
 #include <chrono>
 #include <exception>
+#include <fstream>
 #include <string>
 
 #include "cgroup/cgroup.hpp"
+#include "cgroup/layout.hpp"
 #include "core/file.hpp"
 #include "reactor/awaitable.hpp"
 #include "tests/lifecycle/helpers.hpp"
@@ -63,6 +66,28 @@ inline reactor::Task<bool> wait_for(Gate& gate, std::chrono::steady_clock::durat
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     gate.timer = nullptr;
     co_return gate.fired;
+}
+
+// This host's /proc/self/mountinfo without its cgroup2 mount(s): what a
+// pure-v1 host with the same v1 hierarchies would show.
+inline std::string mountinfo_without_cgroup2() {
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line, out;
+    while (std::getline(in, line)) {
+        const std::size_t dash = line.find(" - ");
+        if (dash != std::string::npos && line.compare(dash + 3, 8, "cgroup2 ") == 0) continue;
+        out += line + "\n";
+    }
+    return out;
+}
+
+inline cgroup::Layout pure_v1_view() { return cgroup::Layout::from_mountinfo(mountinfo_without_cgroup2(), ""); }
+
+// run_fleet's options for a fleet on the pure-v1 view.
+inline RunOptions v1_options() {
+    RunOptions opts;
+    opts.cgroup_layout = pure_v1_view();
+    return opts;
 }
 
 inline std::string what(std::exception_ptr e) {

@@ -39,28 +39,6 @@ using Clock = std::chrono::steady_clock;
 // The hierarchies a container joins on a pure-v1 host.
 constexpr const char* kJoined[] = {"memory", "pids", "cpu", "cpuacct", "freezer"};
 
-// This host's /proc/self/mountinfo without its cgroup2 mount(s): what a
-// pure-v1 host with the same v1 hierarchies would show.
-std::string mountinfo_without_cgroup2() {
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line, out;
-    while (std::getline(in, line)) {
-        const std::size_t dash = line.find(" - ");
-        if (dash != std::string::npos && line.compare(dash + 3, 8, "cgroup2 ") == 0) continue;
-        out += line + "\n";
-    }
-    return out;
-}
-
-cgroup::Layout pure_v1_view() { return cgroup::Layout::from_mountinfo(mountinfo_without_cgroup2(), ""); }
-
-// run_fleet's options for a fleet on the pure-v1 view.
-RunOptions v1_options() {
-    RunOptions opts;
-    opts.cgroup_layout = pure_v1_view();
-    return opts;
-}
-
 // The v2 directory the test's cgroup parent would have (on this host,
 // /sys/fs/cgroup/unified/rusty-test-<pid>), or empty without a cgroup2 mount.
 fs::path unified_test_dir() {

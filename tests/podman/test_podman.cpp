@@ -70,8 +70,8 @@ public:
     }
     const Output& imported() const { return imported_; }
     Output run(const std::string& args) const { return shell("timeout 120 " + base_ + " " + args); }
-    // `podman run` with this host's ulimits (HOST.md: its default nofile
-    // exceeds the host's hard limit).
+    // `podman run` with ulimits this host allows: podman's default nofile
+    // (1048576) exceeds the hard limit of a host without CAP_SYS_RESOURCE.
     Output run_image(const std::string& flags, const std::string& command) const {
         return run("run " + flags + " --cgroup-parent " + cgroup_parent_ +
                    " --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 localhost/rusty-busybox:test " + command);
