@@ -47,12 +47,9 @@
 #include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-
-#include <linux/magic.h>
 
 #include <cerrno>
 #include <cinttypes>
@@ -68,6 +65,8 @@
 
 #include "bench/common.hpp"
 #include "bench/floor_core.hpp"
+#include "cgroup/cgroup.hpp"
+#include "cgroup/layout.hpp"
 #include "core/syscalls.hpp"
 #include "image/image_store.hpp"
 
@@ -437,29 +436,6 @@ std::pair<sys::ExitStatus, std::string> run_capture(const std::vector<std::strin
 
 // ------------------------------------------------------------------ cgroups
 
-enum class CgroupMode { V1, Hybrid, V2 };
-
-const char* to_string(CgroupMode m) {
-    switch (m) {
-        case CgroupMode::V1: return "v1";
-        case CgroupMode::Hybrid: return "hybrid";
-        case CgroupMode::V2: return "v2";
-    }
-    return "?";
-}
-
-bool fs_type_is(const char* path, long magic) {
-    struct statfs st {};
-    return ::statfs(path, &st) == 0 && static_cast<long>(st.f_type) == magic;
-}
-
-CgroupMode detect_cgroup_mode() {
-    if (fs_type_is("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC)) return CgroupMode::V2;
-    if (fs_type_is("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC)) return CgroupMode::Hybrid;
-    return CgroupMode::V1;
-}
-
-
 // The subtree /rusty-bench-<pid> of every hierarchy: whatever this bench,
 // crun, runc and rusty make below it. Removed deepest first at the end; a
 // cgroup that still holds processes has them killed first (they can only be
@@ -700,6 +676,7 @@ Outcome failed(std::string error) {
 // The shared environment of every runtime.
 struct Context {
     const Options& options;
+    const cgroup::Layout& layout;
     fs::path work;    // the temporary directory
     fs::path rootfs;  // the busybox root, shared by all
     CgroupTree& tree;
@@ -740,39 +717,38 @@ private:
 class FloorRuntime : public Runtime {
 public:
     explicit FloorRuntime(Context& ctx) : Runtime("floor", "floor (clone3 + pivot_root, in this process)", true) {
-        const bench::floor::CgroupMounts mounts = bench::floor::CgroupMounts::detect();
+        const cgroup::Layout& layout = ctx.layout;
         bench::floor::CgroupOptions co;
         co.parent = fs::path(ctx.tree.top()) / "floor";
         co.leaf_prefix = "floor-";
-        if (!mounts.v2_root.empty()) {
+        if (!layout.v2_root().empty()) {
             co.v2 = "into";
-            ctx.tree.ensure(mounts.v2_root);
+            ctx.tree.ensure(layout.v2_root());
             placement_ = "born in a fresh v2 cgroup (clone3 CLONE_INTO_CGROUP)";
         } else {
             placement_ = "no v2 hierarchy";
         }
         if (ctx.options.limits) {
-            const bool v1 = mounts.v1_roots.count("memory") && mounts.v1_roots.count("pids");
-            if (v1) {
+            const std::optional<fs::path> memory = layout.v1_root("memory"), pids = layout.v1_root("pids");
+            if (memory && pids) {
                 co.v1_procs = {"memory", "pids"};
                 co.limits["memory"] = {{"memory.limit_in_bytes", std::to_string(kMemoryLimit)}};
                 co.limits["pids"] = {{"pids.max", std::to_string(kPidsLimit)}};
-                for (const auto& [controller, root] : mounts.v1_roots) ctx.tree.ensure(root);
+                ctx.tree.ensure(*memory);
+                ctx.tree.ensure(*pids);
                 placement_ += "; limits (memory.limit_in_bytes 64 MiB, pids.max 1000) written into fresh v1 memory "
                               "and pids cgroups, joined by the child writing 0 to their cgroup.procs before mounting";
-            } else if (!mounts.v2_root.empty()) {
+            } else if (!layout.v2_root().empty()) {
                 // A pure v2 host: the limits live in the cgroup it is born in.
                 co.limits["v2"] = {{"memory.max", std::to_string(kMemoryLimit)}, {"pids.max", std::to_string(kPidsLimit)}};
-                bench::floor::write_cgroup_file(mounts.v2_root / ctx.tree.top() / "cgroup.subtree_control",
-                                                "+memory +pids");
+                cgroup::write_file(layout.v2_root() / ctx.tree.top() / "cgroup.subtree_control", "+memory +pids");
                 placement_ += "; limits in that v2 cgroup";
             } else {
                 throw Error("floor: no memory and pids controllers found for the limits");
             }
         }
-        cgroups_ = std::make_unique<bench::floor::StartCgroups>(mounts, co);
-        if (co.limits.count("v2"))
-            bench::floor::write_cgroup_file(cgroups_->v2_parent() / "cgroup.subtree_control", "+memory +pids");
+        cgroups_ = std::make_unique<bench::floor::StartCgroups>(layout, co);
+        if (co.limits.count("v2")) cgroup::write_file(cgroups_->v2_parent() / "cgroup.subtree_control", "+memory +pids");
         plan_.rootfs = ctx.rootfs.string();
         plan_.parent_mount_ns = sys::namespace_inode("mnt");
         plan_.cgroup_ns_after_join = false;  // the OCI bundle has no cgroup namespace either
@@ -1881,7 +1857,7 @@ fs::path find_supervisor(const Options& o) {
     return bench::find_program("rusty-supervisor");
 }
 
-json describe_machine(const std::string& cmdline, CgroupMode mode) {
+json describe_machine(const std::string& cmdline, const cgroup::Layout& layout) {
     utsname uts{};
     ::uname(&uts);
     char host[256] = {};
@@ -1890,7 +1866,7 @@ json describe_machine(const std::string& cmdline, CgroupMode mode) {
               {"machine", uts.machine},
               {"hostname", host},
               {"cpus", ::sysconf(_SC_NPROCESSORS_ONLN)},
-              {"cgroup_mode", to_string(mode)},
+              {"cgroup_mode", cgroup::to_string(layout.mode())},
               {"date", utc_now()},
               {"loadavg_before", loadavg()},
               {"command_line", cmdline}};
@@ -1908,13 +1884,13 @@ struct Peers {
     std::string template_problem;
 };
 
-Peers find_peers(Context& ctx, CgroupMode mode, Report& report) {
+Peers find_peers(Context& ctx, Report& report) {
     const Options& o = ctx.options;
     Peers p;
     p.crun = o.has_runtime("crun") ? bench::find_program("crun") : fs::path();
     p.runc = o.has_runtime("runc") ? bench::find_program("runc") : fs::path();
     if (o.has_runtime("crun") && p.crun.empty()) p.crun_problem = "crun is not in PATH (apt-get install crun)";
-    if (!p.crun.empty() && mode == CgroupMode::Hybrid) {
+    if (!p.crun.empty() && ctx.layout.mode() == cgroup::Mode::Hybrid) {
         try {
             p.holder = std::make_unique<MountNsHolder>();
             p.crun_ns_note = "crun refuses hybrid cgroup hosts, so each crun process joins (setns right before "
@@ -2193,16 +2169,16 @@ int run(const Options& o, const std::string& cmdline) {
     install_signal_handlers();
     raise_nofile_limit();
     const CpuMeter meter;
-    const CgroupMode mode = detect_cgroup_mode();
+    const cgroup::Layout layout = cgroup::Layout::detect();
     Report report;
-    report.machine = describe_machine(cmdline, mode);
+    report.machine = describe_machine(cmdline, layout);
 
     // First, while this process holds few descriptors; it goes last.
     CrashCleaner cleaner("rusty-bench-" + std::to_string(::getpid()));
     CgroupTree tree;
     bench::TempDir work("rusty-bench-compare");
     cleaner.remove_dir(work.path());
-    Context ctx{o, work.path(), {}, tree, UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC)), o.networks(), o.max_burst()};
+    Context ctx{o, layout, work.path(), {}, tree, UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC)), o.networks(), o.max_burst()};
     if (!ctx.null_fd) throw_sys("open(\"/dev/null\")");
     if (o.rootfs.empty()) {
         ctx.rootfs = image::ImageStore(work.path() / "images").ensure("busybox");
@@ -2213,7 +2189,7 @@ int run(const Options& o, const std::string& cmdline) {
     }
     report.machine["rootfs"] = ctx.rootfs.string();
 
-    Peers peers = find_peers(ctx, mode, report);
+    Peers peers = find_peers(ctx, report);
     const fs::path supervisor = find_supervisor(o);
     std::vector<std::string> setup_failures;
     std::vector<std::unique_ptr<Runtime>> runtimes = make_runtimes(ctx, peers, supervisor, report, setup_failures);

@@ -130,8 +130,8 @@ int run(const Config& cfg) {
     cgroup_options.v1_procs = cfg.v1_procs;
     cgroup_options.parent = "rusty-bench-" + std::to_string(::getpid());
     StartCgroups cgroups(cgroup_options.v2 == "none" && cgroup_options.v1_procs.empty()
-                             ? bench::floor::CgroupMounts{}
-                             : bench::floor::CgroupMounts::detect(),
+                             ? cgroup::Layout{}
+                             : cgroup::Layout::detect(),
                          cgroup_options);
     std::vector<bench::Sample> samples;
     bench::Series cgroup_setup{"cgroup_setup", {}};

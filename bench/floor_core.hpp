@@ -3,7 +3,7 @@
 // the rootfs bound onto itself, /proc, pivot_root, exec /bin/true. No helper,
 // no reactor, no /dev, no hardening. Also the per-start cgroups the floor
 // makes (a v2 leaf to be born in, v1 leaves joined by a cgroup.procs write,
-// optionally with limits), found without any cgroup library.
+// optionally with limits) in the hierarchies cgroup::Layout finds.
 #pragma once
 
 #include <errno.h>
@@ -19,14 +19,15 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "cgroup/cgroup.hpp"
+#include "cgroup/layout.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/syscalls.hpp"
@@ -44,38 +45,6 @@ struct ChildPlan {
     // After those joins, enter a cgroup namespace of its own (as rusty's
     // init does); a child with nothing to join gets it from clone3 instead.
     bool cgroup_ns_after_join = true;
-};
-
-// The cgroup mounts of this mount namespace, from /proc/self/mountinfo: the
-// cgroup2 mount point, and the v1 mount point of each controller the floor
-// uses (memory, pids).
-struct CgroupMounts {
-    fs::path v2_root;
-    std::map<std::string, fs::path> v1_roots;
-
-    static CgroupMounts detect() {
-        CgroupMounts m;
-        std::ifstream in("/proc/self/mountinfo");
-        if (!in) throw Error("open(\"/proc/self/mountinfo\") failed");
-        std::string line;
-        while (std::getline(in, line)) {
-            // "36 25 0:31 / /sys/fs/cgroup/memory rw,… shared:12 - cgroup cgroup rw,memory"
-            std::istringstream fields(line);
-            std::string id, parent, dev, root, mount_point, word;
-            fields >> id >> parent >> dev >> root >> mount_point;
-            while (fields >> word && word != "-") {
-            }
-            std::string fstype, source, options;
-            fields >> fstype >> source >> options;
-            if (root != "/") continue;  // a bind of a subtree: not a hierarchy's root
-            if (fstype == "cgroup2" && m.v2_root.empty()) m.v2_root = mount_point;
-            if (fstype != "cgroup") continue;
-            std::istringstream opts(options);
-            while (std::getline(opts, word, ','))
-                if (word == "memory" || word == "pids") m.v1_roots.emplace(word, mount_point);
-        }
-        return m;
-    }
 };
 
 // One cgroup directory this benchmark made; rmdir'd when dropped.
@@ -120,14 +89,6 @@ private:
     fs::path dir_;
 };
 
-// Writes `value` to a cgroup control file; throws naming the file.
-inline void write_cgroup_file(const fs::path& file, const std::string& value) {
-    UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) throw_sys("open(\"" + file.string() + "\")");
-    if (::write(fd.get(), value.data(), value.size()) < 0)
-        throw_sys("write(\"" + file.string() + "\", \"" + value + "\")");
-}
-
 // How the per-start cgroups are laid out and entered.
 struct CgroupOptions {
     std::string v2 = "none";            // none | into (CLONE_INTO_CGROUP) | procs (the child writes cgroup.procs)
@@ -142,18 +103,18 @@ struct CgroupOptions {
 // The per-start cgroups, under `parent` of each hierarchy used.
 class StartCgroups {
 public:
-    StartCgroups(const CgroupMounts& mounts, const CgroupOptions& options)
+    StartCgroups(const cgroup::Layout& layout, const CgroupOptions& options)
         : into_(options.v2 == "into"), limits_(options.limits) {
         if (options.v2 == "none" && options.v1_procs.empty()) return;
         if (options.v2 != "none") {
-            if (mounts.v2_root.empty()) throw Error("--cgroup " + options.v2 + ": no cgroup2 hierarchy is mounted");
-            v2_parent_ = OwnedCgroup(mounts.v2_root / options.parent);
+            if (layout.v2_root().empty()) throw Error("--cgroup " + options.v2 + ": no cgroup2 hierarchy is mounted");
+            v2_parent_ = OwnedCgroup(layout.v2_root() / options.parent);
         }
         for (const std::string& controller : options.v1_procs) {
-            auto it = mounts.v1_roots.find(controller);
-            if (it == mounts.v1_roots.end())
+            const std::optional<fs::path> root = layout.v1_root(controller);
+            if (!root)
                 throw Error("--v1-procs " + controller + ": no v1 hierarchy has the " + controller + " controller");
-            v1_parents_.emplace_back(it->second / options.parent);
+            v1_parents_.emplace_back(*root / options.parent);
             v1_controllers_.push_back(controller);
         }
         leaf_prefix_ = options.leaf_prefix;
@@ -216,7 +177,7 @@ private:
     void write_limits(const std::string& hierarchy, const fs::path& dir) const {
         auto it = limits_.find(hierarchy);
         if (it == limits_.end()) return;
-        for (const auto& [file, value] : it->second) write_cgroup_file(dir / file, value);
+        for (const auto& [file, value] : it->second) cgroup::write_file(dir / file, value);
     }
 
     bool into_;
