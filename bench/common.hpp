@@ -190,36 +190,6 @@ private:
     std::filesystem::path path_;
 };
 
-// Every cgroup hierarchy's mount point in this mount namespace (v1 and v2),
-// from /proc/self/mountinfo.
-inline std::vector<std::filesystem::path> cgroup_mounts() {
-    std::vector<std::filesystem::path> mounts;
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        const auto dash = line.find(" - ");
-        if (dash == std::string::npos) continue;
-        std::istringstream after(line.substr(dash + 3));
-        std::string fstype;
-        after >> fstype;
-        if (fstype != "cgroup" && fstype != "cgroup2") continue;
-        std::istringstream before(line.substr(0, dash));
-        std::string id, parent, dev, root, mount_point;
-        before >> id >> parent >> dev >> root >> mount_point;
-        if (root == "/") mounts.emplace_back(mount_point);  // a hierarchy's root, not a bind of a subtree
-    }
-    return mounts;
-}
-
-// Removes a cgroup directory and the ones below it, deepest first; rmdir
-// only succeeds on an empty cgroup, so nothing running is touched.
-inline void remove_cgroup_tree(const std::filesystem::path& dir) {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-        if (entry.is_directory(ec) && !entry.is_symlink(ec)) remove_cgroup_tree(entry.path());
-    ::rmdir(dir.c_str());
-}
-
 // `name` looked up in PATH (as given if it holds a '/'); empty if it is not
 // there or not executable.
 inline std::filesystem::path find_program(const std::string& name) {

@@ -63,6 +63,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/cgroup_tree.hpp"
 #include "bench/common.hpp"
 #include "bench/floor_core.hpp"
 #include "cgroup/cgroup.hpp"
@@ -436,76 +437,6 @@ std::pair<sys::ExitStatus, std::string> run_capture(const std::vector<std::strin
 
 // ------------------------------------------------------------------ cgroups
 
-// The subtree /rusty-bench-<pid> of every hierarchy: whatever this bench,
-// crun, runc and rusty make below it. Removed deepest first at the end; a
-// cgroup that still holds processes has them killed first (they can only be
-// ours: nothing else is ever placed in this tree).
-class CgroupTree {
-public:
-    CgroupTree() : top_("rusty-bench-" + std::to_string(::getpid())) {}
-    explicit CgroupTree(std::string top) : top_(std::move(top)) {}
-    ~CgroupTree() { remove(); }
-    CgroupTree(const CgroupTree&) = delete;
-    CgroupTree& operator=(const CgroupTree&) = delete;
-
-    const std::string& top() const { return top_; }
-    std::string path(const std::string& below) const { return "/" + top_ + "/" + below; }
-
-    // Makes the top directory in `hierarchy` (a mount point) if missing.
-    void ensure(const fs::path& hierarchy) const {
-        const fs::path dir = hierarchy / top_;
-        if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_sys("mkdir(\"" + dir.string() + "\")");
-    }
-
-    // Kills every process in the cgroups /top/<prefix>* and below, in every
-    // hierarchy: what a runtime left when its process was killed.
-    int kill_below(const std::string& prefix) const {
-        std::set<pid_t> killed;
-        std::error_code ec;
-        for (const fs::path& mount : bench::cgroup_mounts())
-            for (const auto& entry : fs::directory_iterator(mount / top_, ec))
-                if (entry.is_directory(ec) && entry.path().filename().string().rfind(prefix, 0) == 0)
-                    kill_in(entry.path(), killed);
-        return static_cast<int>(killed.size());
-    }
-
-    // Removes the tree; returns what is left (and kills what is still inside).
-    std::vector<std::string> remove() {
-        std::vector<std::string> left;
-        for (const fs::path& mount : bench::cgroup_mounts()) {
-            const fs::path dir = mount / top_;
-            std::error_code ec;
-            if (!fs::exists(dir, ec)) continue;
-            for (int attempt = 0; attempt < 200 && fs::exists(dir, ec); ++attempt) {
-                bench::remove_cgroup_tree(dir);
-                if (!fs::exists(dir, ec)) break;
-                if (attempt % 20 == 19) {
-                    std::set<pid_t> killed;
-                    kill_in(dir, killed);
-                }
-                std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            }
-            if (fs::exists(dir, ec)) left.push_back(dir.string());
-        }
-        return left;
-    }
-
-private:
-
-    static void kill_in(const fs::path& dir, std::set<pid_t>& killed) {
-        std::error_code ec;
-        if (!fs::is_directory(dir, ec)) return;
-        for (const auto& entry : fs::directory_iterator(dir, ec))
-            if (entry.is_directory(ec) && !entry.is_symlink(ec)) kill_in(entry.path(), killed);
-        std::ifstream procs(dir / "cgroup.procs");
-        pid_t pid;
-        while (procs >> pid)
-            if (pid > 0 && !killed.count(pid) && ::kill(pid, SIGKILL) == 0) killed.insert(pid);
-    }
-
-    std::string top_;
-};
-
 // A process that cleans up after this one if it dies without its
 // destructors running (SIGKILL, a crash): forked first, it waits for its
 // pipe to close. "done" (sent once everything is cleaned) lets it go;
@@ -578,7 +509,7 @@ private:
     UniqueFd out_;
 };
 
-void CrashCleaner::clean(const std::string& top) { CgroupTree(top).remove(); }
+void CrashCleaner::clean(const std::string& top) { bench::CgroupTree(top).remove(); }
 
 // --------------------------------------------------- crun's mount namespace
 
@@ -679,7 +610,7 @@ struct Context {
     const cgroup::Layout& layout;
     fs::path work;    // the temporary directory
     fs::path rootfs;  // the busybox root, shared by all
-    CgroupTree& tree;
+    bench::CgroupTree& tree;
     UniqueFd null_fd;
     std::vector<std::string> networks;
     int max_n = 1;
@@ -2174,8 +2105,9 @@ int run(const Options& o, const std::string& cmdline) {
     report.machine = describe_machine(cmdline, layout);
 
     // First, while this process holds few descriptors; it goes last.
-    CrashCleaner cleaner("rusty-bench-" + std::to_string(::getpid()));
-    CgroupTree tree;
+    const std::string top = "rusty-bench-" + std::to_string(::getpid());
+    CrashCleaner cleaner(top);
+    bench::CgroupTree tree(top);
     bench::TempDir work("rusty-bench-compare");
     cleaner.remove_dir(work.path());
     Context ctx{o, layout, work.path(), {}, tree, UniqueFd(::open("/dev/null", O_RDWR | O_CLOEXEC)), o.networks(), o.max_burst()};

@@ -28,6 +28,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <optional>
+#include <thread>
 
 #include "bench/common.hpp"
 #include "bench/floor_core.hpp"

@@ -22,12 +22,12 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "cgroup/cgroup.hpp"
 #include "cgroup/layout.hpp"
+#include "cgroup/retry.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/syscalls.hpp"
@@ -70,18 +70,14 @@ public:
     const fs::path& dir() const { return dir_; }
 
     // The last task may leave a cgroup a moment after its parent reaped it:
-    // EBUSY is retried for up to a second.
+    // cgroup::remove_retrying waits that out. Callers drop their leaves
+    // after a sample's clock has stopped, so the wait is never timed.
     void remove() noexcept {
         if (dir_.empty()) return;
-        for (int attempt = 0; attempt < 1000; ++attempt) {
-            if (::rmdir(dir_.c_str()) == 0 || errno == ENOENT) break;
-            if (errno != EBUSY) {
-                std::fprintf(stderr, "%s: rmdir(\"%s\"): %s\n", program_invocation_short_name, dir_.c_str(),
-                             std::strerror(errno));
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
+        const int err = cgroup::remove_retrying([this] { return ::rmdir(dir_.c_str()) == 0 ? 0 : errno; });
+        if (err != 0 && err != ENOENT)
+            std::fprintf(stderr, "%s: rmdir(\"%s\"): %s\n", program_invocation_short_name, dir_.c_str(),
+                         std::strerror(err));
         dir_.clear();
     }
 

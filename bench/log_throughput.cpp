@@ -57,6 +57,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/cgroup_tree.hpp"
 #include "bench/common.hpp"
 #include "core/spec.hpp"
 #include "core/syscalls.hpp"
@@ -359,37 +360,6 @@ public:
 private:
     fs::path path_;
     UniqueFd fd_;
-};
-
-// --------------------------------------------------------------- cgroups
-
-
-// Owns the cgroup subtree /<top> of this bench in every hierarchy (rusty's
-// fleets and runc's containers live below it): removed at the end.
-class CgroupTree {
-public:
-    explicit CgroupTree(std::string top) : top_(std::move(top)) {}
-    ~CgroupTree() { remove(); }
-    CgroupTree(const CgroupTree&) = delete;
-    CgroupTree& operator=(const CgroupTree&) = delete;
-
-    const std::string& top() const { return top_; }
-
-    // Returns what is left afterwards.
-    std::vector<fs::path> remove() {
-        std::vector<fs::path> left;
-        for (const fs::path& mount : bench::cgroup_mounts()) {
-            const fs::path dir = mount / top_;
-            std::error_code ec;
-            if (!fs::exists(dir, ec)) continue;
-            bench::remove_cgroup_tree(dir);
-            if (fs::exists(dir, ec)) left.push_back(dir);
-        }
-        return left;
-    }
-
-private:
-    std::string top_;
 };
 
 // -------------------------------------------------------------- processes
@@ -1009,7 +979,7 @@ int run(const Config& cfg) {
     fs::create_directory(rootfs);
     image::build_busybox_rootfs(rootfs, image::kBusyboxBinary);
     Gate gate(rootfs / "gate");
-    CgroupTree cgroups("rusty-bench-logs-" + std::to_string(::getpid()));
+    bench::CgroupTree cgroups("rusty-bench-logs-" + std::to_string(::getpid()));
 
     const std::int64_t total_lines = static_cast<std::int64_t>(cfg.size_mib) * 1024 * 1024 / kLineBytes;
     std::vector<Workload> workloads = {
@@ -1147,10 +1117,10 @@ int run(const Config& cfg) {
                            {"summary", std::move(summary)}});
     }
 
-    const std::vector<fs::path> left = cgroups.remove();
+    const std::vector<std::string> left = cgroups.remove();
     if (!left.empty()) {
         std::string list;
-        for (const fs::path& p : left) list += " " + p.string();
+        for (const std::string& dir : left) list += " " + dir;
         throw Error("cgroups left behind:" + list);
     }
     return 0;
