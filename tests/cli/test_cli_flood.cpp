@@ -81,20 +81,28 @@ TEST_CASE("a slow or stopped reader of the supervisor's output holds no restart,
         if (n > 0) seen.append(buf, static_cast<std::size_t>(n));
         return n > 0;
     };
+    // The ticker's restarts so far, asked over the control socket (which
+    // the same reactor serves).
+    auto restarts = [&] {
+        const RunResult ps = run_supervisor({"ps", "--json", "--root", scratch.root().string(), "ticker"});
+        nlohmann::json rows = nlohmann::json::parse(ps.out, nullptr, false);
+        INFO(ps.out);
+        REQUIRE(rows.is_array());
+        REQUIRE(rows.size() == 1);
+        return rows[0].value("restarts", 0);
+    };
     for (int i = 0; i < 20; ++i) {
         std::this_thread::sleep_for(100ms);
         read_some(16384);
     }
+    const int while_slow = restarts();
     std::this_thread::sleep_for(2s);  // and now not at all
-    const RunResult ps = run_supervisor({"ps", "--json", "--root", scratch.root().string(), "ticker"});
-    nlohmann::json rows = nlohmann::json::parse(ps.out, nullptr, false);
-    REQUIRE(rows.is_array());
-    REQUIRE(rows.size() == 1);
-    // About 4 s of restarts at a few ms each: hundreds when nothing holds
-    // the reactor; a handful if it waited for this reader, none once it
-    // stopped.
-    INFO(ps.out);
-    CHECK(rows[0].value("restarts", 0) >= 100);
+    const int while_stopped = restarts() - while_slow;
+    // 2 s of restarts at a few ms each: hundreds on a quiet machine, dozens
+    // on a busy one; a handful if the reactor waited for this reader, none
+    // at all once it stopped reading.
+    CHECK(while_slow >= 10);
+    CHECK(while_stopped >= 10);
     ::kill(pid, SIGTERM);
     while (true) {
         pollfd p{out[0], POLLIN, 0};
