@@ -2,7 +2,7 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
@@ -11,6 +11,7 @@
 #include <linux/capability.h>
 
 #include "core/error.hpp"
+#include "core/file.hpp"
 #include "lifecycle/seccomp.hpp"
 
 namespace rusty::lifecycle {
@@ -76,8 +77,10 @@ SharedBytes compiled_file(const std::string& path, unsigned& flags) {
 std::uint64_t kernel_capabilities() {
     static const std::uint64_t mask = [] {
         int last = CAP_LAST_CAP;
-        std::ifstream in("/proc/sys/kernel/cap_last_cap");
-        if (int read = -1; in >> read && read >= 0 && read < 64) last = read;
+        if (const std::optional<std::string> text = try_read_file("/proc/sys/kernel/cap_last_cap")) {
+            const int read = std::atoi(text->c_str());
+            if (read > 0 && read < 64) last = read;
+        }
         return last >= 63 ? ~std::uint64_t{0} : (std::uint64_t{1} << (last + 1)) - 1;
     }();
     return mask;
