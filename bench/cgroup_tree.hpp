@@ -9,15 +9,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cgroup/retry.hpp"
 #include "core/error.hpp"
+#include "core/file.hpp"
+#include "core/strings.hpp"
 
 namespace rusty::bench {
 
@@ -28,16 +31,16 @@ namespace rusty::bench {
 // be removed too.
 inline std::vector<std::filesystem::path> cgroup_mounts() {
     std::vector<std::filesystem::path> mounts;
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(in, line)) {
+    const std::string mountinfo = read_file("/proc/self/mountinfo");
+    for (std::string_view line : split(mountinfo, '\n')) {
+        // "36 25 0:31 / /sys/fs/cgroup/memory rw,… shared:12 - cgroup cgroup rw,memory"
         const auto dash = line.find(" - ");
-        if (dash == std::string::npos) continue;
-        std::istringstream after(line.substr(dash + 3));
+        if (dash == std::string_view::npos) continue;
+        std::istringstream after{std::string(line.substr(dash + 3))};
         std::string fstype;
         after >> fstype;
         if (fstype != "cgroup" && fstype != "cgroup2") continue;
-        std::istringstream before(line.substr(0, dash));
+        std::istringstream before{std::string(line.substr(0, dash))};
         std::string id, parent, dev, root, mount_point;
         before >> id >> parent >> dev >> root >> mount_point;
         if (root == "/") mounts.emplace_back(mount_point);  // a hierarchy's root, not a bind of a subtree
@@ -48,7 +51,13 @@ inline std::vector<std::filesystem::path> cgroup_mounts() {
 class CgroupTree {
 public:
     explicit CgroupTree(std::string top) : top_(std::move(top)) {}
-    ~CgroupTree() { remove(); }
+    ~CgroupTree() {
+        try {
+            remove();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "%s: removing /%s: %s\n", program_invocation_short_name, top_.c_str(), e.what());
+        }
+    }
     CgroupTree(const CgroupTree&) = delete;
     CgroupTree& operator=(const CgroupTree&) = delete;
 
@@ -118,7 +127,7 @@ private:
         if (!std::filesystem::is_directory(dir, ec)) return;
         for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
             if (entry.is_directory(ec) && !entry.is_symlink(ec)) kill_in(entry.path(), killed);
-        std::ifstream procs(dir / "cgroup.procs");
+        std::istringstream procs(try_read_file(dir / "cgroup.procs").value_or(""));
         pid_t pid;
         while (procs >> pid)
             if (pid > 0 && !killed.count(pid) && ::kill(pid, SIGKILL) == 0) killed.insert(pid);

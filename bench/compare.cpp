@@ -68,6 +68,7 @@
 #include "bench/floor_core.hpp"
 #include "cgroup/cgroup.hpp"
 #include "cgroup/layout.hpp"
+#include "core/file.hpp"
 #include "core/syscalls.hpp"
 #include "image/image_store.hpp"
 
@@ -187,15 +188,6 @@ int poll_timeout(Clock::time_point deadline) {
 
 // ------------------------------------------------------------- small helpers
 
-std::string read_file(const fs::path& path, std::size_t limit = 1 << 20) {
-    std::ifstream in(path, std::ios::binary);
-    std::string text;
-    text.resize(limit);
-    in.read(text.data(), static_cast<std::streamsize>(limit));
-    text.resize(static_cast<std::size_t>(in.gcount()));
-    return text;
-}
-
 void write_file(const fs::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
     out << text;
@@ -212,12 +204,12 @@ std::string first_line(const std::string& text) { return trim(text.substr(0, tex
 
 // The last `max` bytes of a process's output, for an error message.
 std::string output_tail(const fs::path& log, std::size_t max = 1500) {
-    std::string text = trim(read_file(log));
+    std::string text = trim(try_read_file(log).value_or(""));
     if (text.size() > max) text = "…" + text.substr(text.size() - max);
     return text.empty() ? "(no output)" : text;
 }
 
-std::string loadavg() { return first_line(read_file("/proc/loadavg")); }
+std::string loadavg() { return first_line(try_read_file("/proc/loadavg").value_or("")); }
 
 // How busy the machine was while the bench ran, and how much of that was the
 // bench itself (this process and every child it reaped: runtimes,
@@ -246,7 +238,7 @@ public:
 
 private:
     static std::vector<unsigned long long> cpu_line() {
-        std::istringstream in(first_line(read_file("/proc/stat", 4096)));
+        std::istringstream in(first_line(read_file("/proc/stat")));
         std::string label;
         in >> label;
         std::vector<unsigned long long> v;
@@ -432,7 +424,7 @@ std::pair<sys::ExitStatus, std::string> run_capture(const std::vector<std::strin
         kill_and_reap(p);
         throw Error(words[0] + ": timed out after 30 s");
     }
-    return {p.status, read_file(log)};
+    return {p.status, try_read_file(log).value_or("")};
 }
 
 // ------------------------------------------------------------------ cgroups

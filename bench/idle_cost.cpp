@@ -9,10 +9,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
 #include "bench/common.hpp"
+#include "core/file.hpp"
 #include "core/spec.hpp"
 #include "lifecycle/fleet.hpp"
 #include "reactor/awaitable.hpp"
@@ -29,7 +29,7 @@ struct Config {
 
 // VmRSS of `pid` in KiB, from /proc/<pid>/status.
 long rss_kib(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::istringstream in(try_read_file("/proc/" + std::to_string(pid) + "/status").value_or(""));
     std::string key;
     long value = 0;
     while (in >> key) {
@@ -44,8 +44,7 @@ long rss_kib(pid_t pid) {
 
 // utime + stime of this process in clock ticks, from /proc/self/stat.
 long cpu_ticks() {
-    std::ifstream in("/proc/self/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string stat = read_file("/proc/self/stat");
     std::istringstream fields(stat.substr(stat.rfind(')') + 2));
     std::string field;
     long utime = 0, stime = 0;
@@ -137,7 +136,7 @@ int run(const Config& cfg) {
                             {"rss_kib_after", observer.rss_after},
                             {"idle_cpu_ticks", observer.idle_ticks},
                             {"clock_ticks_per_second", tick_hz}};
-        std::ofstream(cfg.json_path) << j.dump(2) << "\n";
+        bench::write_json(cfg.json_path, j);
     }
     return 0;
 }

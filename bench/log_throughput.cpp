@@ -59,6 +59,7 @@
 
 #include "bench/cgroup_tree.hpp"
 #include "bench/common.hpp"
+#include "core/file.hpp"
 #include "core/spec.hpp"
 #include "core/syscalls.hpp"
 #include "image/image_store.hpp"
@@ -198,7 +199,7 @@ double proc_cpu_s(pid_t pid, int* threads = nullptr) {
     double total = 0;
     int n = 0;
     for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-        std::ifstream in(task.path() / "schedstat");
+        std::istringstream in(try_read_file(task.path() / "schedstat").value_or(""));
         unsigned long long ns = 0;
         if (!(in >> ns)) continue;
         total += static_cast<double>(ns) / 1e9;
@@ -213,7 +214,7 @@ std::vector<pid_t> own_children() {
     std::vector<pid_t> pids;
     std::error_code ec;
     for (const auto& task : fs::directory_iterator("/proc/self/task", ec)) {
-        std::ifstream in(task.path() / "children");
+        std::istringstream in(try_read_file(task.path() / "children").value_or(""));
         pid_t pid = 0;
         while (in >> pid) pids.push_back(pid);
     }
@@ -650,8 +651,7 @@ ConmonTools find_conmon(const fs::path& work) {
     out.clear();
     status = run_program({t.runc.string(), "spec", "--bundle", dir.string()}, out);
     if (status != 0) throw Error("runc spec: " + describe_status(status) + ": " + out);
-    std::ifstream in(dir / "config.json");
-    t.spec_template = nlohmann::json::parse(in);
+    t.spec_template = nlohmann::json::parse(read_file(dir / "config.json"));
     return t;
 }
 
@@ -784,7 +784,7 @@ public:
             std::erase(live_conmons_, one.pid);
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 throw Error("conmon " + one.id + ": " + describe_status(status) + conmon_output(one.dir));
-            std::ifstream exit_file(exits / one.id);
+            std::istringstream exit_file(try_read_file(exits / one.id).value_or(""));
             std::string code;
             exit_file >> code;
             if (code != "0") throw Error("conmon " + one.id + ": the container exited with \"" + code + "\"");
@@ -808,8 +808,7 @@ private:
     fs::path runc_root() const { return work_ / "runc-root"; }
 
     static std::string conmon_output(const fs::path& dir) {
-        std::ifstream in(dir / "conmon.out");
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const std::string text = try_read_file(dir / "conmon.out").value_or("");
         return text.empty() ? "" : "; conmon said: " + text.substr(0, 2000);
     }
 
