@@ -55,7 +55,6 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <memory>
 #include <optional>
 #include <random>
@@ -68,6 +67,7 @@
 #include "bench/floor_core.hpp"
 #include "cgroup/cgroup.hpp"
 #include "cgroup/layout.hpp"
+#include "core/clock.hpp"
 #include "core/file.hpp"
 #include "core/syscalls.hpp"
 #include "image/image_store.hpp"
@@ -270,16 +270,6 @@ private:
     double own0_;
     Clock::time_point t0_;
 };
-
-std::string utc_now() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 
 // "10.50 s"
 std::string seconds_text(Clock::duration d) {
@@ -1790,7 +1780,7 @@ json describe_machine(const std::string& cmdline, const cgroup::Layout& layout) 
               {"hostname", host},
               {"cpus", ::sysconf(_SC_NPROCESSORS_ONLN)},
               {"cgroup_mode", cgroup::to_string(layout.mode())},
-              {"date", utc_now()},
+              {"date", rfc3339(std::chrono::system_clock::now(), 0)},
               {"loadavg_before", loadavg()},
               {"command_line", cmdline}};
     if (const char* script = std::getenv("RUSTY_BENCH_SCRIPT")) m["script"] = script;
