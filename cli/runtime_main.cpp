@@ -169,9 +169,11 @@ int main(int argc, char** argv) {
                 for (auto& s : states) std::cout << s.id << '\n';
             } else {
                 std::printf("%-20s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
-                for (auto& s : states)
-                    std::printf("%-20s %-8d %-10s %-40s %s\n", s.id.c_str(), s.pid, s.status.c_str(), s.bundle.c_str(),
+                for (auto& s : states) {
+                    const std::string status(to_string(s.status));
+                    std::printf("%-20s %-8d %-10s %-40s %s\n", s.id.c_str(), s.pid, status.c_str(), s.bundle.c_str(),
                                 s.created.c_str());
+                }
             }
         }
         if (ps_cmd->parsed()) {

@@ -145,33 +145,32 @@ Saved load(const Locked& locked) {
 }
 
 // The container's status from its init's liveness and the exec fifo.
-std::string status_of(const Locked& locked, const json& state, const cgroup::Layout& layout,
-                      UniqueFd* pidfd_out = nullptr) {
+Status status_of(const Locked& locked, const json& state, const cgroup::Layout& layout, UniqueFd* pidfd_out = nullptr) {
     const pid_t pid = state.value("pid", 0);
     const auto expected = state.value("pid_start", std::uint64_t{0});
-    if (pid <= 0) return "stopped";
+    if (pid <= 0) return Status::Stopped;
     UniqueFd pidfd(sys::raw_pidfd_open(pid, 0));
     const std::optional<ProcStat> stat = pidfd ? proc_stat(pid) : std::nullopt;
     // Gone, another process under the pid, or a zombie not yet reaped by
     // its parent: stopped.
-    if (!stat || stat->start != expected || stat->state == 'Z' || stat->state == 'X') return "stopped";
+    if (!stat || stat->start != expected || stat->state == 'Z' || stat->state == 'X') return Status::Stopped;
     if (pidfd_out) *pidfd_out = std::move(pidfd);
-    if (::access((locked.dir() / "exec.fifo").c_str(), F_OK) == 0) return "created";
+    if (::access((locked.dir() / "exec.fifo").c_str(), F_OK) == 0) return Status::Created;
     if (state.contains("cgroup")) {
         try {
             auto cg = cgroup::PathCgroups::open(layout, state["cgroup"].get<std::string>());
-            if (cg.can_freeze() && cg.frozen()) return "paused";
+            if (cg.can_freeze() && cg.frozen()) return Status::Paused;
         } catch (const std::exception&) {
         }
     }
-    return "running";
+    return Status::Running;
 }
 
-State to_state(const std::string& id, const json& saved, const std::string& status) {
+State to_state(const std::string& id, const json& saved, Status status) {
     State s;
     s.id = id;
     s.status = status;
-    s.pid = status == "stopped" ? 0 : saved.value("pid", 0);
+    s.pid = status == Status::Stopped ? 0 : saved.value("pid", 0);
     s.bundle = saved.value("bundle", "");
     s.rootfs = saved.value("rootfs", "");
     s.created = saved.value("created", "");
@@ -179,9 +178,9 @@ State to_state(const std::string& id, const json& saved, const std::string& stat
     return s;
 }
 
-std::string hook_state(const std::string& id, const std::string& status, pid_t pid, const std::string& bundle,
+std::string hook_state(const std::string& id, Status status, pid_t pid, const std::string& bundle,
                        const std::map<std::string, std::string>& annotations) {
-    json j = {{"ociVersion", oci::kSpecVersion}, {"id", id}, {"status", status}, {"bundle", bundle}};
+    json j = {{"ociVersion", oci::kSpecVersion}, {"id", id}, {"status", to_string(status)}, {"bundle", bundle}};
     if (pid > 0) j["pid"] = pid;
     if (!annotations.empty()) j["annotations"] = annotations;
     return j.dump();
@@ -360,7 +359,7 @@ void wait_gone(int pidfd) {
 }  // namespace
 
 json State::to_json() const {
-    json j = {{"ociVersion", oci::kSpecVersion}, {"id", id}, {"pid", pid}, {"status", status},
+    json j = {{"ociVersion", oci::kSpecVersion}, {"id", id}, {"pid", pid}, {"status", to_string(status)},
               {"bundle", bundle}, {"rootfs", rootfs}, {"created", created}, {"owner", ""}};
     if (!annotations.empty()) j["annotations"] = annotations;
     return j;
@@ -497,9 +496,9 @@ void Runtime::create(const std::string& id, const CreateOptions& options) {
             if (errno != EINTR) throw_sys("poll");
         char hello = 0;
         if (!(polls[0].revents & POLLIN) || ::read(hook_sock.first.get(), &hello, 1) != 1) read_story(setup_error.read.get(), false);
-        const std::string state = hook_state(id, "creating", pid, bundle, spec.annotations);
+        const std::string state = hook_state(id, Status::Creating, pid, bundle, spec.annotations);
         // What the init's startContainer hooks will read.
-        std::string reply = hook_state(id, "created", pid, bundle, spec.annotations);
+        std::string reply = hook_state(id, Status::Created, pid, bundle, spec.annotations);
         bool failed = false;
         try {
             run_hooks(spec.hooks.prestart, "prestart", state);
@@ -525,9 +524,9 @@ void Runtime::start(const std::string& id) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
     UniqueFd pidfd;
-    const std::string status = status_of(locked, saved.state, layout(), &pidfd);
-    if (status == "stopped") fail("cannot start a container that has stopped");
-    if (status != "created") fail("cannot start an already running container");
+    const Status status = status_of(locked, saved.state, layout(), &pidfd);
+    if (status == Status::Stopped) fail("cannot start a container that has stopped");
+    if (status != Status::Created) fail("cannot start an already running container");
     const fs::path fifo = locked.dir() / "exec.fifo";
     UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fd) throw_sys("open(\"" + fifo.string() + "\")");
@@ -556,7 +555,7 @@ void Runtime::start(const std::string& id) {
         }
     }
     ::unlink(fifo.c_str());
-    const std::string state = hook_state(id, "running", saved.state.value("pid", 0), saved.state.value("bundle", ""),
+    const std::string state = hook_state(id, Status::Running, saved.state.value("pid", 0), saved.state.value("bundle", ""),
                                          saved.spec.annotations);
     for (const oci::Hook& hook : saved.spec.hooks.poststart)
         if (std::string error = lifecycle::run_hook(hook, state); !error.empty()) warn_("poststart " + error);
@@ -646,14 +645,14 @@ void Runtime::kill(const std::string& id, const std::string& signal, bool all) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
     UniqueFd pidfd;
-    const std::string status = status_of(locked, saved.state, layout(), &pidfd);
+    const Status status = status_of(locked, saved.state, layout(), &pidfd);
     if (all && saved.state.contains("cgroup")) {
         auto cg = cgroup::PathCgroups::open(layout(), saved.state["cgroup"].get<std::string>());
         if (sig == SIGKILL) cg.kill();
         else cg.signal_all(sig);
         return;
     }
-    if (status == "stopped") fail("container not running");
+    if (status == Status::Stopped) fail("container not running");
     if (!sys::pidfd_send_signal(pidfd.get(), sig)) fail("container not running");
 }
 
@@ -678,13 +677,13 @@ void Runtime::remove(const std::string& id, bool force) {
     }
     Saved saved = load(*locked);
     UniqueFd pidfd;
-    const std::string status = status_of(*locked, saved.state, layout(), &pidfd);
-    if (status != "stopped" && status != "created" && !force)
-        fail("cannot delete container " + id + " that is not stopped: " + status);
+    const Status status = status_of(*locked, saved.state, layout(), &pidfd);
+    if (status != Status::Stopped && status != Status::Created && !force)
+        fail("cannot delete container " + id + " that is not stopped: " + std::string(to_string(status)));
     std::optional<cgroup::ContainerCgroup> cg;
     if (saved.state.contains("cgroup"))
         cg = cgroup::PathCgroups::open(layout(), saved.state["cgroup"].get<std::string>());
-    if (status != "stopped") {
+    if (status != Status::Stopped) {
         if (cg) cg->kill();
         if (pidfd) {
             sys::raw_pidfd_send_signal(pidfd.get(), SIGKILL);
@@ -697,7 +696,7 @@ void Runtime::remove(const std::string& id, bool force) {
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
         if (err != 0 && err != ENOENT) warn_("remove cgroup " + cg->path() + ": " + errno_text(err));
     }
-    const std::string state = hook_state(id, "stopped", 0, saved.state.value("bundle", ""), saved.spec.annotations);
+    const std::string state = hook_state(id, Status::Stopped, 0, saved.state.value("bundle", ""), saved.spec.annotations);
     for (const oci::Hook& hook : saved.spec.hooks.poststop)
         if (std::string error = lifecycle::run_hook(hook, state); !error.empty()) warn_("poststop " + error);
     std::error_code ec;
@@ -708,15 +707,15 @@ void Runtime::remove(const std::string& id, bool force) {
 void Runtime::pause(const std::string& id) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
-    const std::string status = status_of(locked, saved.state, layout());
-    if (status != "running") fail("container not running");
+    const Status status = status_of(locked, saved.state, layout());
+    if (status != Status::Running) fail("container not running");
     cgroup::PathCgroups::open(layout(), saved.state.at("cgroup").get<std::string>()).freeze(true);
 }
 
 void Runtime::resume(const std::string& id) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
-    if (status_of(locked, saved.state, layout()) != "paused") fail("container not paused");
+    if (status_of(locked, saved.state, layout()) != Status::Paused) fail("container not paused");
     cgroup::PathCgroups::open(layout(), saved.state.at("cgroup").get<std::string>()).freeze(false);
 }
 
@@ -750,7 +749,7 @@ void Runtime::update(const std::string& id, const nlohmann::json& resources) {
     for (const std::string& w : parsed.ignored) warn_(w + " is not enforced");
     Locked locked(root_, id, false);
     Saved saved = load(locked);
-    if (status_of(locked, saved.state, layout()) == "stopped") fail("container not running");
+    if (status_of(locked, saved.state, layout()) == Status::Stopped) fail("container not running");
     const cgroup::Layout& layout = this->layout();
     auto cg = cgroup::PathCgroups::open(layout, saved.state.at("cgroup").get<std::string>());
     cgroup::PathCgroups::update(layout, cg, limits_of(parsed));
@@ -760,9 +759,9 @@ int Runtime::exec(const std::string& id, const ExecOptions& options) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
     UniqueFd container_pidfd;
-    const std::string status = status_of(locked, saved.state, layout(), &container_pidfd);
-    if (status == "stopped") fail("cannot exec in a stopped container");
-    if (status == "paused") fail("cannot exec in a paused container");
+    const Status status = status_of(locked, saved.state, layout(), &container_pidfd);
+    if (status == Status::Stopped) fail("cannot exec in a stopped container");
+    if (status == Status::Paused) fail("cannot exec in a paused container");
 
     oci::Process process = saved.spec.process;
     if (!options.process_file.empty()) {

@@ -26,6 +26,7 @@
 
 #include "cgroup/layout.hpp"
 #include "core/oci_spec.hpp"
+#include "runtime/status.hpp"
 
 namespace rusty::runtime {
 
@@ -51,7 +52,7 @@ struct ExecOptions {
 // What `state` prints: the runtime-spec's state, plus runc's extras.
 struct State {
     std::string id;
-    std::string status;  // creating, created, running, paused, stopped
+    Status status = Status::Stopped;
     pid_t pid = 0;
     std::string bundle;
     std::string rootfs;
