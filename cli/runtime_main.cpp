@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
     }
     log.json_format = log_format == "json";
     try {
-        if (systemd_cgroup) throw rusty::runtime::RuntimeError("--systemd-cgroup is not supported: rusty-runtime manages cgroupfs paths only (use --cgroup-manager=cgroupfs in podman)");
+        if (systemd_cgroup) throw rusty::Error("--systemd-cgroup is not supported: rusty-runtime manages cgroupfs paths only (use --cgroup-manager=cgroupfs in podman)");
         Runtime runtime(root, [&](const std::string& w) { log.write("warning", w); });
         if (create_cmd->parsed() || run_cmd->parsed()) {
             create.bundle = absolute(bundle);
@@ -197,30 +197,28 @@ int main(int argc, char** argv) {
                 text.assign(std::istreambuf_iterator<char>(std::cin), {});
             } else {
                 std::ifstream in(resources);
-                if (!in) throw rusty::runtime::RuntimeError("open " + resources + ": " + rusty::errno_text(errno));
+                if (!in) throw rusty::Error("open " + resources + ": " + rusty::errno_text(errno));
                 text.assign(std::istreambuf_iterator<char>(in), {});
             }
             json parsed = json::parse(text, nullptr, false);
-            if (parsed.is_discarded()) throw rusty::runtime::RuntimeError("--resources: invalid JSON");
+            if (parsed.is_discarded()) throw rusty::Error("--resources: invalid JSON");
             runtime.update(id, parsed);
         }
         if (spec_cmd->parsed()) {
-            if (rootless) throw rusty::runtime::RuntimeError("spec --rootless: rootless containers are not supported yet");
+            if (rootless) throw rusty::Error("spec --rootless: rootless containers are not supported yet");
             const std::filesystem::path file = std::filesystem::path(absolute(bundle)) / "config.json";
-            if (std::filesystem::exists(file)) throw rusty::runtime::RuntimeError("File " + file.string() + " exists. Remove it first");
+            if (std::filesystem::exists(file)) throw rusty::Error("File " + file.string() + " exists. Remove it first");
             rusty::write_file_atomic(file, rusty::oci::default_spec_json().dump(4) + "\n");
         }
         if (exec_cmd->parsed()) {
             std::vector<std::string> rest = exec_cmd->remaining();
-            if (rest.empty()) throw rusty::runtime::RuntimeError("exec: a container id is required");
+            if (rest.empty()) throw rusty::Error("exec: a container id is required");
             id = rest.front();
             exec.args.assign(rest.begin() + 1, rest.end());
             return runtime.exec(id, exec);
         }
         return 0;
-    } catch (const rusty::oci::SpecError& e) {
-        log.write("error", e.what());
-    } catch (const std::exception& e) {
+    } catch (const std::exception& e) {  // rusty::Error, and the odd std:: one (bad_alloc…)
         log.write("error", e.what());
     }
     return 1;

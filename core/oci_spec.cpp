@@ -959,8 +959,8 @@ std::string spec_message(const std::string& field, const std::string& problem) {
 }
 }  // namespace
 
-SpecError::SpecError(std::string field, std::string problem)
-    : std::runtime_error(spec_message(field, problem)), field_(std::move(field)), problem_(std::move(problem)) {}
+SpecError::SpecError(std::string field, std::string problem, int sys_errno)
+    : Error(spec_message(field, problem), sys_errno), field_(std::move(field)), problem_(std::move(problem)) {}
 
 std::string_view to_string(NamespaceType type) {
     for (const NamespaceName& entry : namespaces_table) {
@@ -1018,12 +1018,15 @@ Spec load_spec(const std::string& bundle) {
     if (!path.empty() && path.back() != '/') path += '/';
     path += "config.json";
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw SpecError("", "open " + path + ": " + errno_text(errno));
+    if (!fd) {
+        const int err = errno;
+        throw SpecError("", "open " + path + ": " + errno_text(err), err);
+    }
     std::string text;
     try {
         text = read_fd(fd.get(), path, kMaxConfigFile);
     } catch (const Error& error) {
-        throw SpecError("", "read " + path + ": " + errno_text(error.sys_errno()));
+        throw SpecError("", "read " + path + ": " + errno_text(error.sys_errno()), error.sys_errno());
     }
     return parse_spec(text, bundle);
 }

@@ -15,12 +15,13 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
 
 namespace rusty::oci {
 
@@ -210,11 +211,15 @@ struct Spec {
 };
 
 // A problem in config.json. `field` names it as the specification does
-// ("process.args", "linux.namespaces[2].type"); message() reads
-// "config.json: <field>: <problem>".
-class SpecError : public std::runtime_error {
+// ("process.args", "linux.namespaces[2].type"); what() reads
+// "config.json: <field>: <problem>". A rusty::Error, with the errno when
+// reading the file failed. Not a ConfigError: that one names fleet.json's
+// fields by JSON pointer ("/containers/web/command") and means exit status
+// 2 to the supervisor, while a field here is the specification's dotted
+// name and the runtime exits 1 for it, as runc does.
+class SpecError : public Error {
 public:
-    SpecError(std::string field, std::string problem);
+    SpecError(std::string field, std::string problem, int sys_errno = 0);
     const std::string& field() const noexcept { return field_; }
     const std::string& problem() const noexcept { return problem_; }
 

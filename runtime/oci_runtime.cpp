@@ -39,8 +39,6 @@ using lifecycle::SpawnRequest;
 
 namespace {
 
-[[noreturn]] void fail(const std::string& message) { throw RuntimeError(message); }
-
 std::string now_rfc3339() {
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -89,9 +87,9 @@ std::optional<ProcStat> proc_stat(pid_t pid) {
 }
 
 void check_id(const std::string& id) {
-    if (id.empty()) fail("container id cannot be empty");
+    if (id.empty()) throw Error("container id cannot be empty");
     if (id == "." || id == ".." || id.find('/') != std::string::npos || id.size() > 1024)
-        fail("invalid container id format: " + id);
+        throw Error("invalid container id format: " + id);
 }
 
 // The container's directory, locked for the life of this object.
@@ -102,22 +100,22 @@ public:
         if (create) {
             std::error_code ec;
             fs::create_directories(root, ec);
-            if (ec) fail("mkdir " + root.string() + ": " + ec.message());
+            if (ec) throw Error("mkdir " + root.string() + ": " + ec.message(), ec.value());
             if (::mkdir(dir_.c_str(), 0711) < 0) {
-                if (errno == EEXIST) fail("container with id exists: " + id);
+                if (errno == EEXIST) throw Error("container with id exists: " + id);
                 throw_sys("mkdir(\"" + dir_.string() + "\")");
             }
         }
         fd_.reset(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!fd_) {
-            if (errno == ENOENT) fail("container does not exist");
+            if (errno == ENOENT) throw Error("container does not exist", ENOENT);
             throw_sys("open(\"" + dir_.string() + "\")");
         }
         if (::flock(fd_.get(), LOCK_EX) < 0) throw_sys("flock(\"" + dir_.string() + "\")");
         // Deleted while we waited for the lock, or left by a create that
         // died before its end (a create in progress holds the lock).
         if (!create && ::access((dir_ / "state.json").c_str(), F_OK) < 0 && errno == ENOENT)
-            fail("container does not exist");
+            throw Error("container does not exist", ENOENT);
     }
     const fs::path& dir() const { return dir_; }
 
@@ -137,9 +135,9 @@ Saved load(const Locked& locked) {
         s.state = json::parse(read_text(locked.dir() / "state.json"));
         s.spec = oci::parse_spec(read_text(locked.dir() / "config.json"), s.state.at("bundle").get<std::string>());
     } catch (const json::exception& e) {
-        fail("state of " + locked.dir().string() + " is corrupt: " + e.what());
+        throw Error("state of " + locked.dir().string() + " is corrupt: " + e.what());
     } catch (const oci::SpecError& e) {
-        fail(std::string("saved ") + e.what());
+        throw Error(std::string("saved ") + e.what(), e.sys_errno());
     }
     return s;
 }
@@ -191,7 +189,7 @@ std::string cgroup_path_for(const oci::Spec& spec, const std::string& id) {
     const std::string& path = spec.linux.cgroups_path;
     if (path.empty()) return "/rusty-runtime/" + id;
     if (path.find(':') != std::string::npos)
-        fail("linux.cgroupsPath \"" + path + "\": a systemd slice:prefix:name path needs --systemd-cgroup, which "
+        throw Error("linux.cgroupsPath \"" + path + "\": a systemd slice:prefix:name path needs --systemd-cgroup, which "
              "rusty-runtime does not support; give a cgroupfs path");
     // runc puts a relative path under its own cgroup; we under the root:
     // under the caller's would land in whatever unit the caller runs in.
@@ -250,7 +248,7 @@ lifecycle::SecurityPlan security_of(const oci::Spec& spec, const oci::Process& p
             plan.seccomp_filter = std::move(compiled.filter);
             plan.seccomp_flags = compiled.flags;
         } catch (const Error& e) {
-            fail(std::string("linux.seccomp: ") + e.what());
+            throw e.context("linux.seccomp");
         }
     }
     return plan;
@@ -261,7 +259,7 @@ UniqueFd connect_console(const std::string& path) {
     if (!sock) throw_sys("socket(AF_UNIX)");
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) fail("--console-socket path too long: " + path);
+    if (path.size() >= sizeof addr.sun_path) throw Error("--console-socket path too long: " + path);
     std::memcpy(addr.sun_path, path.c_str(), path.size());
     if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
         throw_sys("connect to the console socket \"" + path + "\"");
@@ -282,14 +280,14 @@ void read_story(int fd, bool wait_exec) {
         got.append(buf, static_cast<std::size_t>(n));
     }
     const std::string story = lifecycle::setup_story(got);
-    if (!story.empty()) fail(story);
+    if (!story.empty()) throw Error(story);
 }
 
 // Runs the hooks of one moment; a failure is an error, as runc makes it.
 void run_hooks(const std::vector<oci::Hook>& hooks, const char* moment, const std::string& state) {
     for (const oci::Hook& hook : hooks)
         if (std::string error = lifecycle::run_hook(hook, state); !error.empty())
-            fail(std::string(moment) + " " + error);
+            throw Error(std::string(moment) + " " + error);
 }
 
 // createContainer hooks run in the container's mount namespace, before
@@ -313,7 +311,7 @@ void run_in_mount_ns(const std::vector<oci::Hook>& hooks, int init_pidfd, const 
     while ((n = ::read(report.read.get(), buf, sizeof buf)) > 0) error.append(buf, static_cast<std::size_t>(n));
     int status = 0;
     ::waitpid(pid, &status, 0);
-    if (!error.empty()) fail("createContainer " + error);
+    if (!error.empty()) throw Error("createContainer " + error);
 }
 
 // What a create leaves behind if it fails part way: nothing.
@@ -380,18 +378,18 @@ void Runtime::create(const std::string& id, const CreateOptions& options) {
     for (const std::string& w : spec.warnings) warn_(w);
     for (const std::string& w : spec.linux.resources.ignored) warn_(w + " is not enforced");
     const oci::Linux& linux = spec.linux;
-    if (!linux.find(oci::NamespaceType::Mount)) fail("linux.namespaces: a mount namespace is required");
-    if (linux.find(oci::NamespaceType::User)) fail("linux.namespaces: user namespaces are not supported yet");
+    if (!linux.find(oci::NamespaceType::Mount)) throw Error("linux.namespaces: a mount namespace is required");
+    if (linux.find(oci::NamespaceType::User)) throw Error("linux.namespaces: user namespaces are not supported yet");
     if (!spec.hostname.empty() && !linux.find(oci::NamespaceType::Uts))
-        fail("hostname: setting a hostname needs a new uts namespace (linux.namespaces has none)");
+        throw Error("hostname: setting a hostname needs a new uts namespace (linux.namespaces has none)");
     if (!spec.domainname.empty() && !linux.find(oci::NamespaceType::Uts))
-        fail("domainname: setting a domainname needs a new uts namespace");
+        throw Error("domainname: setting a domainname needs a new uts namespace");
     if (!linux.sysctl.empty() && !linux.find(oci::NamespaceType::Ipc) && !linux.find(oci::NamespaceType::Network))
         warn_("linux.sysctl without ipc or network namespaces changes the host's settings");
     if (spec.process.terminal && options.console_socket.empty())
-        fail("process.terminal is true: --console-socket is required");
+        throw Error("process.terminal is true: --console-socket is required");
     if (!spec.process.terminal && !options.console_socket.empty())
-        fail("--console-socket given but process.terminal is false");
+        throw Error("--console-socket given but process.terminal is false");
     const std::string cgroup_path = cgroup_path_for(spec, id);
     lifecycle::SecurityPlan security = security_of(spec, spec.process);
 
@@ -499,17 +497,17 @@ void Runtime::create(const std::string& id, const CreateOptions& options) {
         const std::string state = hook_state(id, Status::Creating, pid, bundle, spec.annotations);
         // What the init's startContainer hooks will read.
         std::string reply = hook_state(id, Status::Created, pid, bundle, spec.annotations);
-        bool failed = false;
+        std::optional<Error> failed;
         try {
             run_hooks(spec.hooks.prestart, "prestart", state);
             run_hooks(spec.hooks.create_runtime, "createRuntime", state);
             run_in_mount_ns(spec.hooks.create_container, undo.init_pidfd.get(), state);
-        } catch (const RuntimeError& e) {
+        } catch (const Error& e) {
             reply = e.what();
-            failed = true;
+            failed = e;
         }
         if (::send(hook_sock.first.get(), reply.data(), reply.size(), MSG_NOSIGNAL) < 0) throw_sys("send to the init");
-        if (failed) fail(reply);
+        if (failed) throw *failed;
     }
     read_story(setup_error.read.get(), false);
 
@@ -525,8 +523,8 @@ void Runtime::start(const std::string& id) {
     Saved saved = load(locked);
     UniqueFd pidfd;
     const Status status = status_of(locked, saved.state, layout(), &pidfd);
-    if (status == Status::Stopped) fail("cannot start a container that has stopped");
-    if (status != Status::Created) fail("cannot start an already running container");
+    if (status == Status::Stopped) throw Error("cannot start a container that has stopped");
+    if (status != Status::Created) throw Error("cannot start an already running container");
     const fs::path fifo = locked.dir() / "exec.fifo";
     UniqueFd fd(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fd) throw_sys("open(\"" + fifo.string() + "\")");
@@ -550,7 +548,7 @@ void Runtime::start(const std::string& id) {
             if (n == 0 && released) break;
         }
         if (polls[1].revents & POLLIN) {
-            if (!released) fail("cannot start a container that has stopped");
+            if (!released) throw Error("cannot start a container that has stopped");
             break;  // it ended before or at its execve: a stopped container
         }
     }
@@ -629,7 +627,7 @@ std::vector<State> Runtime::list() {
 int Runtime::parse_signal(const std::string& text) {
     if (!text.empty() && std::all_of(text.begin(), text.end(), ::isdigit)) {
         const int n = std::stoi(text);
-        if (n <= 0 || n >= NSIG) fail("invalid signal: " + text);
+        if (n <= 0 || n >= NSIG) throw Error("invalid signal: " + text);
         return n;
     }
     std::string name = text;
@@ -637,7 +635,7 @@ int Runtime::parse_signal(const std::string& text) {
     if (name.rfind("SIG", 0) != 0) name = "SIG" + name;
     for (int sig = 1; sig < NSIG; ++sig)
         if (sys::signal_name(sig) == name) return sig;
-    fail("unknown signal \"" + text + "\"");
+    throw Error("unknown signal \"" + text + "\"");
 }
 
 void Runtime::kill(const std::string& id, const std::string& signal, bool all) {
@@ -652,8 +650,8 @@ void Runtime::kill(const std::string& id, const std::string& signal, bool all) {
         else cg.signal_all(sig);
         return;
     }
-    if (status == Status::Stopped) fail("container not running");
-    if (!sys::pidfd_send_signal(pidfd.get(), sig)) fail("container not running");
+    if (status == Status::Stopped) throw Error("container not running");
+    if (!sys::pidfd_send_signal(pidfd.get(), sig)) throw Error("container not running");
 }
 
 void Runtime::remove(const std::string& id, bool force) {
@@ -661,8 +659,8 @@ void Runtime::remove(const std::string& id, bool force) {
     std::optional<Locked> locked;
     try {
         locked.emplace(root_, id, false);
-    } catch (const RuntimeError&) {
-        if (!force) throw;
+    } catch (const Error& e) {
+        if (!force || e.sys_errno() != ENOENT) throw;  // only "container does not exist" is no error
         // As runc: --force on a container that is gone is no error. A
         // directory without state is what a create killed half way left
         // (one in progress holds the lock): it goes.
@@ -679,7 +677,7 @@ void Runtime::remove(const std::string& id, bool force) {
     UniqueFd pidfd;
     const Status status = status_of(*locked, saved.state, layout(), &pidfd);
     if (status != Status::Stopped && status != Status::Created && !force)
-        fail("cannot delete container " + id + " that is not stopped: " + std::string(to_string(status)));
+        throw Error("cannot delete container " + id + " that is not stopped: " + std::string(to_string(status)));
     std::optional<cgroup::ContainerCgroup> cg;
     if (saved.state.contains("cgroup"))
         cg = cgroup::PathCgroups::open(layout(), saved.state["cgroup"].get<std::string>());
@@ -701,21 +699,21 @@ void Runtime::remove(const std::string& id, bool force) {
         if (std::string error = lifecycle::run_hook(hook, state); !error.empty()) warn_("poststop " + error);
     std::error_code ec;
     fs::remove_all(locked->dir(), ec);
-    if (ec) fail("remove " + locked->dir().string() + ": " + ec.message());
+    if (ec) throw Error("remove " + locked->dir().string() + ": " + ec.message(), ec.value());
 }
 
 void Runtime::pause(const std::string& id) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
     const Status status = status_of(locked, saved.state, layout());
-    if (status != Status::Running) fail("container not running");
+    if (status != Status::Running) throw Error("container not running");
     cgroup::PathCgroups::open(layout(), saved.state.at("cgroup").get<std::string>()).freeze(true);
 }
 
 void Runtime::resume(const std::string& id) {
     Locked locked(root_, id, false);
     Saved saved = load(locked);
-    if (status_of(locked, saved.state, layout()) != Status::Paused) fail("container not paused");
+    if (status_of(locked, saved.state, layout()) != Status::Paused) throw Error("container not paused");
     cgroup::PathCgroups::open(layout(), saved.state.at("cgroup").get<std::string>()).freeze(false);
 }
 
@@ -744,12 +742,12 @@ void Runtime::update(const std::string& id, const nlohmann::json& resources) {
     try {
         parsed = oci::parse_resources(resources, "resources");
     } catch (const oci::SpecError& e) {
-        fail(e.field() + ": " + e.problem());
+        throw Error(e.field() + ": " + e.problem());
     }
     for (const std::string& w : parsed.ignored) warn_(w + " is not enforced");
     Locked locked(root_, id, false);
     Saved saved = load(locked);
-    if (status_of(locked, saved.state, layout()) == Status::Stopped) fail("container not running");
+    if (status_of(locked, saved.state, layout()) == Status::Stopped) throw Error("container not running");
     const cgroup::Layout& layout = this->layout();
     auto cg = cgroup::PathCgroups::open(layout, saved.state.at("cgroup").get<std::string>());
     cgroup::PathCgroups::update(layout, cg, limits_of(parsed));
@@ -760,8 +758,8 @@ int Runtime::exec(const std::string& id, const ExecOptions& options) {
     Saved saved = load(locked);
     UniqueFd container_pidfd;
     const Status status = status_of(locked, saved.state, layout(), &container_pidfd);
-    if (status == Status::Stopped) fail("cannot exec in a stopped container");
-    if (status == Status::Paused) fail("cannot exec in a paused container");
+    if (status == Status::Stopped) throw Error("cannot exec in a stopped container");
+    if (status == Status::Paused) throw Error("cannot exec in a paused container");
 
     oci::Process process = saved.spec.process;
     if (!options.process_file.empty()) {
@@ -770,18 +768,18 @@ int Runtime::exec(const std::string& id, const ExecOptions& options) {
                 options.process_file == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : read_text(options.process_file);
             process = oci::parse_process(json::parse(text), "process");
         } catch (const json::exception& e) {
-            fail("--process " + options.process_file + ": " + e.what());
+            throw Error("--process " + options.process_file + ": " + e.what());
         } catch (const oci::SpecError& e) {
-            fail("--process " + options.process_file + ": " + e.field() + ": " + e.problem());
+            throw Error("--process " + options.process_file + ": " + e.field() + ": " + e.problem());
         }
     } else {
-        if (options.args.empty()) fail("exec: no command given (ARGS or --process)");
+        if (options.args.empty()) throw Error("exec: no command given (ARGS or --process)");
         process.args = options.args;
         process.terminal = options.tty;
         for (const std::string& kv : options.env) process.env.push_back(kv);
         if (!options.cwd.empty()) process.cwd = options.cwd;
     }
-    if (process.terminal && options.console_socket.empty()) fail("exec --tty: --console-socket is required");
+    if (process.terminal && options.console_socket.empty()) throw Error("exec --tty: --console-socket is required");
 
     const cgroup::Layout& layout = this->layout();
     auto cg = cgroup::PathCgroups::open(layout, saved.state.at("cgroup").get<std::string>());

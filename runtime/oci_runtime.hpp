@@ -17,7 +17,6 @@
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <stdexcept>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,12 +60,9 @@ struct State {
     nlohmann::json to_json() const;
 };
 
-// A failure the CLI reports with exit status 1 (runc's for every error).
-class RuntimeError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
+// Every verb throws rusty::Error (core/error.hpp) with runc's wording, and
+// the errno when a system call failed; config.json's problems are
+// oci::SpecError, a rusty::Error too. The CLI exits 1 for any (as runc).
 class Runtime {
 public:
     // `warn` receives each warning (config.json fields not applied, …).
