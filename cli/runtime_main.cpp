@@ -4,8 +4,8 @@
 // as runc's do, and goes to stderr and to --log in --log-format.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -14,9 +14,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/file.hpp"
+#include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/file.hpp"
 #include "core/oci_spec.hpp"
+#include "runtime/input.hpp"
 #include "runtime/oci_runtime.hpp"
 
 namespace {
@@ -28,17 +30,14 @@ using rusty::runtime::Runtime;
 struct Log {
     std::string file;
     bool json_format = false;
-    bool debug = false;
 
     void write(const char* level, const std::string& msg) const {
-        timespec ts{};
-        ::clock_gettime(CLOCK_REALTIME, &ts);
-        tm utc{};
-        ::gmtime_r(&ts.tv_sec, &utc);
-        char time[40];
-        std::strftime(time, sizeof time, "%Y-%m-%dT%H:%M:%SZ", &utc);
-        std::string line = json_format ? json{{"level", level}, {"msg", msg}, {"time", time}}.dump()
-                                       : "time=\"" + std::string(time) + "\" level=" + level + " msg=" + json(msg).dump();
+        const std::string time = rusty::rfc3339(std::chrono::system_clock::now(), 0);
+        // Bytes that are not UTF-8 (a path in argv, say) become U+FFFD
+        // rather than an exception.
+        auto dump = [](const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); };
+        std::string line = json_format ? dump({{"level", level}, {"msg", msg}, {"time", time}})
+                                       : "time=\"" + time + "\" level=" + level + " msg=" + dump(msg);
         if (!file.empty()) {
             std::ofstream out(file, std::ios::app);
             out << line << '\n';
@@ -65,7 +64,8 @@ int main(int argc, char** argv) {
     app.add_option("--root", root, "state directory")->capture_default_str();
     app.add_option("--log", log.file, "where errors and warnings go (default stderr)");
     app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
-    app.add_flag("--debug", log.debug, "debug output in the log");
+    bool debug = false;
+    app.add_flag("--debug", debug, "debug output in the log");
     app.add_flag("--systemd-cgroup", systemd_cgroup, "systemd cgroup driver (not supported)");
 
     std::string id;
@@ -140,6 +140,13 @@ int main(int argc, char** argv) {
         return code == 0 ? 0 : 1;
     }
     log.json_format = log_format == "json";
+    // runc's --debug: debug-level lines in the log. Ours says which verb ran
+    // with which arguments (as a caller such as conmon spelled them).
+    if (debug) {
+        std::string command = "rusty-runtime";
+        for (int i = 1; i < argc; ++i) command += std::string(" ") + argv[i];
+        log.write("debug", command);
+    }
     try {
         if (systemd_cgroup) throw rusty::Error("--systemd-cgroup is not supported: rusty-runtime manages cgroupfs paths only (use --cgroup-manager=cgroupfs in podman)");
         Runtime runtime(root, [&](const std::string& w) { log.write("warning", w); });
@@ -183,8 +190,7 @@ int main(int argc, char** argv) {
             } else {
                 std::printf("%-8s %s\n", "PID", "CMD");
                 for (pid_t pid : pids) {
-                    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-                    std::string cmd((std::istreambuf_iterator<char>(in)), {});
+                    std::string cmd = rusty::try_read_file("/proc/" + std::to_string(pid) + "/cmdline").value_or("");
                     for (char& c : cmd)
                         if (c == '\0') c = ' ';
                     std::printf("%-8d %s\n", pid, cmd.c_str());
@@ -193,12 +199,11 @@ int main(int argc, char** argv) {
         }
         if (update_cmd->parsed()) {
             std::string text;
-            if (resources == "-") {
-                text.assign(std::istreambuf_iterator<char>(std::cin), {});
-            } else {
-                std::ifstream in(resources);
-                if (!in) throw rusty::Error("open " + resources + ": " + rusty::errno_text(errno));
-                text.assign(std::istreambuf_iterator<char>(in), {});
+            try {
+                text = rusty::runtime::read_input(resources);
+            } catch (const rusty::Error& e) {
+                if (resources == "-") throw;
+                throw rusty::Error("open " + resources + ": " + rusty::errno_text(e.sys_errno()), e.sys_errno());
             }
             json parsed = json::parse(text, nullptr, false);
             if (parsed.is_discarded()) throw rusty::Error("--resources: invalid JSON");

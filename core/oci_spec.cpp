@@ -26,9 +26,6 @@
 namespace rusty::oci {
 namespace {
 
-// config.json past this size is refused rather than read (runc reads any).
-constexpr std::size_t kMaxConfigFile = std::size_t{64} << 20;
-
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 

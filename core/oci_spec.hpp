@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -209,6 +210,11 @@ struct Spec {
     // \"foo\"", "linux.resources.blockIO is not enforced").
     std::vector<std::string> warnings;
 };
+
+// config.json past this size is refused rather than read (runc reads any);
+// so are the other documents of runtime-spec a runtime is handed (exec's
+// process.json, update's resources).
+inline constexpr std::size_t kMaxConfigFile = std::size_t{64} << 20;
 
 // A problem in config.json. `field` names it as the specification does
 // ("process.args", "linux.namespaces[2].type"); what() reads

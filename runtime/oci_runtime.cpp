@@ -12,24 +12,25 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
-#include <iostream>
-#include <iterator>
-#include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "cgroup/layout.hpp"
 #include "cgroup/path_cgroup.hpp"
-#include "core/file.hpp"
+#include "cgroup/retry.hpp"
+#include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/file.hpp"
 #include "core/syscalls.hpp"
+#include "core/units.hpp"
 #include "lifecycle/container_init.hpp"
 #include "lifecycle/messages.hpp"
 #include "lifecycle/oci_setup.hpp"
 #include "lifecycle/seccomp.hpp"
+#include "runtime/input.hpp"
 
 namespace rusty::runtime {
 namespace fs = std::filesystem;
@@ -38,26 +39,6 @@ using lifecycle::OciSetup;
 using lifecycle::SpawnRequest;
 
 namespace {
-
-std::string now_rfc3339() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    tm utc{};
-    ::gmtime_r(&ts.tv_sec, &utc);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-    char frac[16];
-    std::snprintf(frac, sizeof frac, ".%09ldZ", ts.tv_nsec);
-    return std::string(buf) + frac;
-}
-
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw_sys("open(\"" + path.string() + "\")");
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 // What a status needs of /proc/<pid>/stat: the state letter, and the start
 // time (field 22), which tells a pid's process from a later one that reuses
@@ -68,12 +49,13 @@ struct ProcStat {
 };
 
 std::optional<ProcStat> proc_stat(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string text;
-    if (!in || !std::getline(in, text)) return std::nullopt;
-    const auto paren = text.rfind(')');
-    if (paren == std::string::npos || paren + 2 >= text.size()) return std::nullopt;
-    std::istringstream fields(text.substr(paren + 2));
+    const std::optional<std::string> text = try_read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!text) return std::nullopt;
+    // The command name (field 2) may hold spaces and parentheses: fields
+    // are counted from its last ')'.
+    const auto paren = text->rfind(')');
+    if (paren == std::string::npos || paren + 2 >= text->size()) return std::nullopt;
+    std::istringstream fields(text->substr(paren + 2));
     ProcStat stat;
     std::string field;
     for (int i = 3; i <= 22 && fields >> field; ++i) {
@@ -132,8 +114,10 @@ struct Saved {
 Saved load(const Locked& locked) {
     Saved s;
     try {
-        s.state = json::parse(read_text(locked.dir() / "state.json"));
-        s.spec = oci::parse_spec(read_text(locked.dir() / "config.json"), s.state.at("bundle").get<std::string>());
+        // state.json holds config.json's annotations: bounded alike.
+        s.state = json::parse(read_file(locked.dir() / "state.json", oci::kMaxConfigFile));
+        s.spec = oci::parse_spec(read_file(locked.dir() / "config.json", oci::kMaxConfigFile),
+                                 s.state.at("bundle").get<std::string>());
     } catch (const json::exception& e) {
         throw Error("state of " + locked.dir().string() + " is corrupt: " + e.what());
     } catch (const oci::SpecError& e) {
@@ -305,10 +289,7 @@ void run_in_mount_ns(const std::vector<oci::Hook>& hooks, int init_pidfd, const 
         ::_exit(error.empty() ? 0 : 1);
     }
     report.write.reset();
-    std::string error;
-    char buf[1024];
-    ssize_t n;
-    while ((n = ::read(report.read.get(), buf, sizeof buf)) > 0) error.append(buf, static_cast<std::size_t>(n));
+    const std::string error = read_fd(report.read.get(), "the createContainer hooks' report");
     int status = 0;
     ::waitpid(pid, &status, 0);
     if (!error.empty()) throw Error("createContainer " + error);
@@ -327,10 +308,7 @@ struct CreateUndo {
             siginfo_t info{};
             ::waitid(P_PIDFD, static_cast<id_t>(init_pidfd.get()), &info, WEXITED);
         }
-        if (cgroup) {
-            for (int i = 0; i < 100 && cgroup->remove() == EBUSY; ++i)
-                std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        }
+        if (cgroup) cgroup::remove_retrying([&] { return cgroup->remove(); });
         std::error_code ec;
         fs::remove_all(dir, ec);
     }
@@ -402,7 +380,7 @@ void Runtime::create(const std::string& id, const CreateOptions& options) {
     if (!cgroup::PathCgroups::write_device_rules(*undo.cgroup, device_rules(spec)))
         warn_("linux.resources.devices: this host has no v1 devices controller; the device allow-list is not enforced");
 
-    write_file_atomic(locked.dir() / "config.json", read_text(options.bundle / "config.json"));
+    write_file_atomic(locked.dir() / "config.json", read_file(options.bundle / "config.json", oci::kMaxConfigFile));
     const fs::path fifo = locked.dir() / "exec.fifo";
     if (::mkfifo(fifo.c_str(), 0600) < 0) throw_sys("mkfifo(\"" + fifo.string() + "\")");
     UniqueFd fifo_fd(::open(fifo.c_str(), O_PATH | O_CLOEXEC));
@@ -512,7 +490,7 @@ void Runtime::create(const std::string& id, const CreateOptions& options) {
     read_story(setup_error.read.get(), false);
 
     json saved = {{"id", id}, {"pid", pid}, {"pid_start", proc_stat(pid).value_or(ProcStat{}).start}, {"bundle", bundle},
-                  {"rootfs", spec.root_path}, {"created", now_rfc3339()}, {"cgroup", cgroup_path}, {"annotations", spec.annotations}};
+                  {"rootfs", spec.root_path}, {"created", rfc3339_nano(std::chrono::system_clock::now())}, {"cgroup", cgroup_path}, {"annotations", spec.annotations}};
     write_file_atomic(locked.dir() / "state.json", saved.dump());
     if (!options.pid_file.empty()) write_file_atomic(options.pid_file, std::to_string(pid));
     undo.armed = false;
@@ -624,22 +602,16 @@ std::vector<State> Runtime::list() {
     return out;
 }
 
-int Runtime::parse_signal(const std::string& text) {
-    if (!text.empty() && std::all_of(text.begin(), text.end(), ::isdigit)) {
-        const int n = std::stoi(text);
-        if (n <= 0 || n >= NSIG) throw Error("invalid signal: " + text);
-        return n;
-    }
-    std::string name = text;
-    for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (name.rfind("SIG", 0) != 0) name = "SIG" + name;
-    for (int sig = 1; sig < NSIG; ++sig)
-        if (sys::signal_name(sig) == name) return sig;
-    throw Error("unknown signal \"" + text + "\"");
-}
-
 void Runtime::kill(const std::string& id, const std::string& signal, bool all) {
-    const int sig = parse_signal(signal);
+    const std::optional<int> parsed = parse_signal(signal);
+    if (!parsed) {
+        // runc's words: a number out of range is invalid, anything else unknown.
+        const bool number = !signal.empty() && std::all_of(signal.begin(), signal.end(), [](unsigned char c) {
+            return std::isdigit(c) != 0;
+        });
+        throw Error(number ? "invalid signal: " + signal : "unknown signal \"" + signal + "\"");
+    }
+    const int sig = *parsed;
     Locked locked(root_, id, false);
     Saved saved = load(locked);
     UniqueFd pidfd;
@@ -689,9 +661,7 @@ void Runtime::remove(const std::string& id, bool force) {
         }
     }
     if (cg) {
-        int err = 0;
-        for (int i = 0; i < 500 && (err = cg->remove()) == EBUSY; ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        const int err = cgroup::remove_retrying([&] { return cg->remove(); });
         if (err != 0 && err != ENOENT) warn_("remove cgroup " + cg->path() + ": " + errno_text(err));
     }
     const std::string state = hook_state(id, Status::Stopped, 0, saved.state.value("bundle", ""), saved.spec.annotations);
@@ -724,10 +694,10 @@ std::vector<pid_t> Runtime::ps(const std::string& id) {
     auto cg = cgroup::PathCgroups::open(layout(), saved.state.at("cgroup").get<std::string>());
     const fs::path procs = !cg.v2_dir().empty() ? cg.v2_dir() / "cgroup.procs" : fs::path();
     std::string text;
-    if (!procs.empty()) text = read_text(procs);
+    if (!procs.empty()) text = read_file(procs);
     if (text.empty()) {
         for (const std::string& file : cg.join_files()) {
-            text = read_text(file);
+            text = read_file(file);
             break;
         }
     }
@@ -764,8 +734,7 @@ int Runtime::exec(const std::string& id, const ExecOptions& options) {
     oci::Process process = saved.spec.process;
     if (!options.process_file.empty()) {
         try {
-            const std::string text =
-                options.process_file == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : read_text(options.process_file);
+            const std::string text = read_input(options.process_file);
             process = oci::parse_process(json::parse(text), "process");
         } catch (const json::exception& e) {
             throw Error("--process " + options.process_file + ": " + e.what());

@@ -13,7 +13,6 @@
 
 #include <sys/types.h>
 
-#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -76,7 +75,8 @@ public:
     int run(const std::string& id, const CreateOptions& options, bool detach);
     State state(const std::string& id);
     std::vector<State> list();
-    // Accepts "TERM", "SIGTERM" or "15".
+    // `signal` as rusty::parse_signal reads it: "TERM", "SIGTERM", "15",
+    // "RTMIN+3".
     void kill(const std::string& id, const std::string& signal, bool all);
     void remove(const std::string& id, bool force);
     void pause(const std::string& id);
@@ -87,7 +87,6 @@ public:
 
     // runtime-spec features.md: what this runtime supports.
     static nlohmann::json features();
-    static int parse_signal(const std::string& text);
 
 private:
     // The host's hierarchies, read once (list() asks for every container's).
