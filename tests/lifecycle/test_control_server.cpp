@@ -33,6 +33,7 @@
 #include "lifecycle/control_server.hpp"
 #include "reactor/awaitable.hpp"
 #include "reactor/backend.hpp"
+#include "tests/support/skip.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -424,10 +425,7 @@ TEST_CASE("control server: a subscriber that never reads is dropped; memory stay
 }
 
 TEST_CASE("control server: only root and the server's own uid may connect", "[control]") {
-    if (::geteuid() != 0) {
-        WARN("skipped: needs root, to run a client as another uid");
-        return;
-    }
+    RUSTY_SKIP_IF(::geteuid() != 0, "needs root, to run a client as another uid");
     rusty::test::TempDir dir("control");
     fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
     Served s(dir.path() / "control.sock");

@@ -11,6 +11,7 @@
 #include "reactor/kernfs_watch.hpp"
 #include "reactor/pidfd_watch.hpp"
 #include "tests/reactor/helpers.hpp"
+#include "tests/support/skip.hpp"
 
 namespace rusty::reactor::test {
 namespace {
@@ -82,10 +83,7 @@ bool contains(const std::string& text, const std::string& part) {
 TEST_CASE("KernfsWatch sees cgroup.events change when the last process leaves",
           "[reactor][kernfs][cancel]") {
     auto root = cgroup2_root();
-    if (!root) {
-        WARN("no cgroup v2 hierarchy (neither /sys/fs/cgroup nor /sys/fs/cgroup/unified): skipped");
-        return;
-    }
+    RUSTY_SKIP_IF(!root, "no cgroup v2 hierarchy (neither /sys/fs/cgroup nor /sys/fs/cgroup/unified)");
     const fs::path cgroup_path = *root / ("rusty-test-reactor-" + std::to_string(::getpid()));
     {
         TestCgroup cgroup(cgroup_path);

@@ -4,6 +4,7 @@
 #include <sys/sysmacros.h>
 
 #include "tests/runtime/runtime_helpers.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace rusty::runtime_test;
 
@@ -16,10 +17,7 @@ std::string memory_limit_file(const Bundle& b, const std::string& id) {
 }  // namespace
 
 TEST_CASE("linux.resources.memory.limit and update --resources (v1 memory)", "[runtime]") {
-    if (memory_v1_root().empty()) {
-        WARN("no v1 memory hierarchy on this host: skipped");
-        return;
-    }
+    RUSTY_SKIP_IF(memory_v1_root().empty(), "no v1 memory hierarchy on this host");
     Bundle b("memory");
     const fs::path shared = b.bind_host_dir("shared", "/shared");
     b.config["linux"]["resources"]["memory"] = {{"limit", 134217728}};
@@ -65,10 +63,7 @@ TEST_CASE("linux.resources.memory.limit and update --resources (v1 memory)", "[r
 }
 
 TEST_CASE("update --resources sets a memory limit on a container started without one", "[runtime]") {
-    if (memory_v1_root().empty()) {
-        WARN("no v1 memory hierarchy on this host: skipped");
-        return;
-    }
+    RUSTY_SKIP_IF(memory_v1_root().empty(), "no v1 memory hierarchy on this host");
     Bundle b("memupdate");
     b.set_args({"sleep", "100"});
     Result run = b.run("mem2", {"--detach"});
@@ -112,10 +107,8 @@ TEST_CASE("linux.resources.pids.limit", "[runtime]") {
 TEST_CASE("linux.resources.devices: a device not allowed cannot be opened", "[runtime]") {
     // Only where the host has a v1 devices hierarchy (v2 would need an eBPF
     // program, which rusty-runtime does not load: it warns instead).
-    if (::access("/sys/fs/cgroup/devices/devices.list", F_OK) != 0) {
-        WARN("no v1 devices hierarchy on this host: skipped");
-        return;
-    }
+    RUSTY_SKIP_IF(::access("/sys/fs/cgroup/devices/devices.list", F_OK) != 0,
+                  "no v1 devices hierarchy on this host");
     Bundle b("devices");
     b.add_tmpfs("/tmp", {"nosuid", "mode=1777"});  // device nodes allowed on it
     const json caps = {"CAP_MKNOD", "CAP_KILL"};

@@ -1,6 +1,7 @@
 // The same bundle under rusty-runtime and under runc: what the container
 // sees of its privileges, identity, limits and mounts must agree.
 #include "tests/runtime/runtime_helpers.hpp"
+#include "tests/support/skip.hpp"
 
 using namespace rusty::runtime_test;
 
@@ -86,10 +87,7 @@ void compare(Bundle& b, const std::string& what) {
 }  // namespace
 
 TEST_CASE("rusty-runtime and runc agree on what a container sees", "[runtime]") {
-    if (runc_binary().empty()) {
-        WARN("runc is not installed: skipped");
-        return;
-    }
+    RUSTY_SKIP_IF(runc_binary().empty(), "runc is not installed");
     Bundle b("runc");
     b.set_shell(kProbe);
 
