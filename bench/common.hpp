@@ -160,12 +160,16 @@ inline nlohmann::json report(const std::string& benchmark, nlohmann::json config
             {"summary", std::move(summary)}};
 }
 
-inline void write_json(const std::filesystem::path& path, const nlohmann::json& j) {
-    std::ofstream out(path);
-    out << j.dump(2) << "\n";
+// Writes `text` to `path` in place (a report path may be /dev/stdout, so
+// not through a temporary file and a rename).
+inline void write_text(const std::filesystem::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
     out.close();
     if (!out) throw Error("write \"" + path.string() + "\" failed");
 }
+
+inline void write_json(const std::filesystem::path& path, const nlohmann::json& j) { write_text(path, j.dump(2) + "\n"); }
 
 // A fresh directory under /tmp, removed with everything in it at the end.
 // Containers mount only inside their own mount namespaces, so nothing is
