@@ -1,6 +1,9 @@
-// What the start-latency benchmarks share: their common options, the
-// percentile summary, the printed table and the JSON report. rusty and the
-// floor go through the same code here, so their numbers compare directly.
+// What the benchmarks share. For the start-latency ones: their common
+// options, the percentile summary, the printed table and the JSON report
+// (rusty and the floor go through the same code here, so their numbers
+// compare directly). For all: writing a report, a temporary directory,
+// finding a program in PATH, and main()'s root check and error handling.
+// The cgroup subtree a bench owns is bench/cgroup_tree.hpp.
 #pragma once
 
 #include <unistd.h>

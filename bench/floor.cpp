@@ -16,8 +16,9 @@
 // --v1-procs memory,pids adds a v1 cgroup per start in those hierarchies,
 // joined the same way as procs: what rusty pays on a hybrid host for limits.
 // --wait-events (with into) ends the clock when the cgroup's cgroup.events
-// reports "populated 0" through POLLPRI, the way rusty's ContainerActor
-// learns that a container is gone, rather than at the reap.
+// reports "populated 0" through POLLPRI, the way a rusty container's run
+// (lifecycle/container_run.cpp) learns that it is gone, rather than at the
+// reap.
 // --idle-ms N sleeps before each start, off the clock.
 // The child, the cgroups and the clone are bench/floor_core.hpp, shared
 // with rusty-bench-compare.
@@ -69,7 +70,7 @@ StartResult start_once(const Config& cfg, const ChildPlan& plan, std::uint64_t f
     // The report pipe is O_CLOEXEC: EOF means exec happened.
     bench::floor::Launched child = bench::floor::launch(plan, flags, leaves.placement.get());  // -1: no placement
 
-    // As rusty's ContainerActor does once the helper answers: open the
+    // As a rusty container's run does once the helper answers: open the
     // cgroup's cgroup.events and read it ("populated 1": born in it).
     UniqueFd events;
     if (cfg.wait_events) {
@@ -203,7 +204,7 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"memory", "pids"}));
     app.add_flag("--wait-events", cfg.wait_events,
                  "with --cgroup into: after the reap, wait for cgroup.events to report \"populated 0\" "
-                 "(POLLPRI, then read), as rusty's ContainerActor does; on the clock");
+                 "(POLLPRI, then read), as a rusty container's run does; on the clock");
     CLI11_PARSE(app, argc, argv);
     cfg.common.finish();
     if (cfg.wait_events && cfg.cgroup != "into") {

@@ -13,7 +13,7 @@
 // (lifecycle/stub_pool.hpp): with --idle-ms, the pool refills between starts.
 //
 // Each run's phases come from the program's own clocks (the actor's and the
-// init's, ContainerActor::RunSteps): their medians are printed after the
+// init's, lifecycle::RunSteps): their medians are printed after the
 // percentiles and stored in the JSON report as "phases_p50_ms".
 #include <unistd.h>
 

@@ -17,9 +17,9 @@
 # --quick (for CI, seconds): each bench in its quick mode, and the report goes
 # to a temporary directory unless OUT_DIR is set, so the committed figures
 # stay as they are. Options after it go to rusty-bench-compare. Needs root and
-# the built binaries (rusty-bench-compare, -restart, -stamp, -idle and
-# rusty-supervisor in BUILD_DIR). Exits non-zero when a rusty figure fails;
-# a missing or failing crun or runc is reported, not fatal.
+# the built binaries (rusty-bench-compare, -restart, -stamp, -idle, -start,
+# rusty-supervisor and rusty-runtime in BUILD_DIR). Exits non-zero when a
+# rusty figure fails; a missing or failing crun or runc is reported, not fatal.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -29,7 +29,8 @@ if [ "${1:-}" = --quick ]; then
     shift
 fi
 
-for bin in rusty-bench-compare rusty-bench-restart rusty-bench-stamp rusty-bench-idle rusty-bench-start rusty-supervisor; do
+for bin in rusty-bench-compare rusty-bench-restart rusty-bench-stamp rusty-bench-idle rusty-bench-start rusty-supervisor \
+    rusty-runtime; do
     [ -x "$BUILD_DIR/$bin" ] || { echo "startup.sh: $BUILD_DIR/$bin not built (set BUILD_DIR)" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "startup.sh: must run as root" >&2; exit 1; }

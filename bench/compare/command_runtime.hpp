@@ -10,8 +10,8 @@
 
 namespace rusty::bench::compare {
 
-// What crun, runc and the rusty one-shot share: N processes started as
-// fast as possible, each container's life is its process's life.
+// What crun, runc, rusty-runtime and the rusty one-shot share: each
+// container's life is its process's life.
 class CommandRuntime : public Runtime {
 public:
     CommandRuntime(Context& ctx, std::string name, std::string label, bool must_pass)

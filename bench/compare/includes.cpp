@@ -42,7 +42,7 @@ std::string render_include(const std::string& file, const json& j) {
            << j.value("clock_ticks_per_second", 100) << " s over " << j.value("idle_seconds", 0) << " s |\n";
     } else if (bench == "rusty-bench-start" && j.contains("config") && j["config"].contains("phases_p50_ms")) {
         // The phases of one start, from the supervisor's and the init's own
-        // clocks (ContainerActor::RunSteps), medians over the run.
+        // clocks (lifecycle::RunSteps), medians over the run.
         const json& cfg = j["config"];
         const json summary = j.value("summary", json::object());
         md << "#### Where a start's time goes: `rusty-bench-start --network " << cfg.value("network", "none")

@@ -2,41 +2,49 @@
 // machine. The same workload for every runtime — a busybox root directory
 // (bound writable), /bin/true, pid + mount + uts + ipc namespaces, with or
 // without a network namespace, in a cgroup of its own with a 64 MiB memory
-// and a 1000 pids limit (--no-limits drops them) — started by:
+// and a 1000 pids limit (--no-limits drops them; workload.hpp) — started by:
 //
 //   floor             this process: clone3 with those namespaces, born in a
 //                     fresh v2 cgroup (CLONE_INTO_CGROUP) and, for limits on
 //                     a hybrid host, joining fresh v1 memory and pids cgroups
 //                     by a cgroup.procs write in the child; private mounts,
-//                     bind rootfs, /proc, pivot_root, exec (bench/floor_core.hpp);
-//   crun, runc        `RUNTIME --root STATE run --bundle BUNDLE ID`, the bundle
-//                     being `crun spec` edited minimally (below);
+//                     bind rootfs, /proc, pivot_root, exec (floor_runtime.cpp,
+//                     bench/floor_core.hpp);
+//   crun, runc,       `RUNTIME --root STATE run --bundle BUNDLE ID`, the same
+//   rusty-runtime     bundles for all three: `crun spec` edited minimally
+//                     (oci_runtime.cpp, workload.cpp);
 //   rusty-oneshot     `rusty-supervisor --config ONE.json …`: a fleet of one,
-//                     run to its end, like for like with `crun run`;
+//                     run to its end, like for like with `crun run`
+//                     (oneshot_runtime.cpp);
 //   rusty-supervisor  one running supervisor per network variant, asked over
 //                     its control socket to `start` containers that ran once
-//                     and exited: what fleet users get.
+//                     and exited: what fleet users get (supervisor_runtime.cpp).
 //
-// Scenarios, each interleaved across runtimes iteration by iteration (every
-// runtime once per iteration, in a new random order each time unless
-// --order fixed: a runtime that always followed the same one would inherit
-// its after-effects), after warm-up iterations that are not recorded: b2b
-// (one container start to exit, back to back), idle (the same after 100 ms
-// of sleep, off the clock: the cgroup attach after idle waits for an RCU
-// grace period), burst-N (N containers at once; time until all have exited,
-// and until all run where that is observable). The whole schedule runs
-// --rounds times; samples are pooled and each round's p50 is reported too.
+// Scenarios (scenarios.hpp), each interleaved across runtimes iteration by
+// iteration (every runtime once per iteration, in a new random order each
+// time unless --order fixed: a runtime that always followed the same one
+// would inherit its after-effects), after warm-up iterations that are not
+// recorded: b2b (one container start to exit, back to back), idle (the same
+// after 100 ms of sleep, off the clock: the cgroup attach after idle waits
+// for an RCU grace period), burst-N (N containers at once; time until all
+// have exited, and until all run where that is observable). The whole
+// schedule runs --rounds times; samples are pooled and each round's p50 is
+// reported too. The reports: report.hpp (JSON, Markdown with the other
+// benches' figures given by --include) and plot.hpp (gnuplot).
 //
 // crun 1.8.1 refuses a hybrid cgroup host. It runs here in a mount namespace
-// of its own where /sys/fs/cgroup/unified is hidden under an empty tmpfs:
-// one holder process made at the start (unshare, make / rprivate, mount the
-// tmpfs, pause); each crun process joins it with setns right before execve.
-// Nothing is ever mounted in this process's own mount namespace.
+// of its own where /sys/fs/cgroup/unified is hidden under an empty tmpfs
+// (mount_ns_holder.hpp). Nothing is ever mounted in this process's own mount
+// namespace.
 //
 // Everything is removed at the end, also on failure: the temporary
 // directory, the cgroup tree /rusty-bench-<pid> in every hierarchy (crun's,
 // runc's and rusty's included), and every process started here (they also
-// die with this process: PR_SET_PDEATHSIG).
+// die with this process: PR_SET_PDEATHSIG). If this process is killed
+// outright, crash_cleaner.hpp's process removes the tree and the directory.
+//
+// It drives the rusty-supervisor and rusty-runtime binaries; it runs no
+// reactor of its own.
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -7,7 +7,7 @@ namespace rusty::bench::compare {
 
 std::optional<int> parse_options(int argc, char** argv, Options& o) {
     CLI::App app{"Container start latency side by side: the floor (bare clone3 + pivot_root), crun, runc, "
-                 "rusty-supervisor as a one-shot command and a running rusty-supervisor, on the same workload "
+                 "rusty-runtime, rusty-supervisor as a one-shot command and a running rusty-supervisor, on the same workload "
                  "(busybox rootfs, /bin/true, pid/mount/uts/ipc namespaces, 64 MiB and 1000 pids limits), "
                  "interleaved. Writes every sample as JSON, Markdown tables and an SVG plot."};
     app.add_option("--runtimes", o.runtimes,
@@ -50,7 +50,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
     app.add_option("--markdown", o.markdown_path, "write the tables to FILE");
     app.add_option("--plot", o.plot_path, "draw the latency CDFs with gnuplot into FILE (SVG)");
     app.add_option("--include", o.includes,
-                   "a JSON report of rusty-bench-restart or rusty-bench-idle to add to the reports (repeatable)");
+                   "a JSON report of rusty-bench-restart, rusty-bench-idle or rusty-bench-start to add to the "
+                   "reports (repeatable)");
     app.add_option("--from-json", o.from_json,
                    "run nothing: write --markdown and --plot again from this JSON report of an earlier run");
     try {
