@@ -1,14 +1,9 @@
 // rusty-runtime as a library: runc's verbs over a state directory, one
-// container per <root>/<id>. The CLI (cli/runtime_main.cpp) is a thin layer
-// over this. Every container is set up by the same init as the supervisor's
+// container per <root>/<id> (runtime/container_dir.hpp), each verb in
+// runtime/<verb>.cpp. The CLI (cli/runtime_main.cpp) is a thin layer over
+// this. Every container is set up by the same init as the supervisor's
 // (lifecycle/container_init.cpp), cloned straight from this process: a
 // one-shot runtime needs no helper fork.
-//
-// State: <root>/<id>/state.json (written atomically), config.json (the
-// bundle's, copied: the bundle may be gone by `delete`), exec.fifo while the
-// container is created but not started. Each command holds an exclusive
-// flock on <root>/<id> while it works, so concurrent commands on one ID are
-// serialised.
 #pragma once
 
 #include <sys/types.h>
@@ -78,6 +73,7 @@ public:
     // `signal` as rusty::parse_signal reads it: "TERM", "SIGTERM", "15",
     // "RTMIN+3".
     void kill(const std::string& id, const std::string& signal, bool all);
+    // runc's `delete` (a keyword here): runtime/delete.cpp.
     void remove(const std::string& id, bool force);
     void pause(const std::string& id);
     void resume(const std::string& id);
