@@ -12,7 +12,7 @@
 // starts them from a start pool of N stubs, as a fleet does by default
 // (lifecycle/stub_pool.hpp): with --idle-ms, the pool refills between starts.
 //
-// Each run's phases come from the program's own clocks (the actor's and the
+// Each run's phases come from the program's own clocks (the run's and the
 // init's, lifecycle::RunSteps): their medians are printed after the
 // percentiles and stored in the JSON report as "phases_p50_ms".
 #include <unistd.h>
