@@ -15,6 +15,7 @@ echo "--- benchmarks, quick mode (figures come from full runs, not from here)"
 "$BUILD_DIR"/rusty-bench-start --quick --limits
 "$BUILD_DIR"/rusty-bench-idle --quick
 "$BUILD_DIR"/rusty-bench-restart --quick
+"$BUILD_DIR"/rusty-bench-restart --quick --flood
 "$BUILD_DIR"/rusty-bench-logs --quick
 # rusty-bench-compare beside crun and runc, plus restart and idle, into one report
 # (in a temporary directory); fails only if a rusty figure fails.
